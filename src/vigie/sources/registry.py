@@ -1,0 +1,32 @@
+"""Import kinds known to `vigie import <kind> <file>`, each mapped to its importer class."""
+
+from __future__ import annotations
+
+import importlib
+
+from vigie.errors import VigieError
+from vigie.sources.base import Importer
+
+# kind -> (module, class, French description)
+KINDS: dict[str, tuple[str, str, str]] = {
+    "referentiel": ("vigie.sources.cog_referential", "CommunesTableImporter", "Référentiel communes/EPCI tabulaire (avec populations légales)"),
+    "decoupage-administratif": ("vigie.sources.cog_referential", "DecoupageAdministratifImporter", "Référentiel @etalab/decoupage-administratif (communes.json, epci.json)"),
+    "cog-insee": ("vigie.sources.cog_referential", "InseeCogImporter", "Code officiel géographique INSEE (v_commune_AAAA.csv)"),
+    "appartenance": ("vigie.sources.appartenance", "AppartenanceImporter", "Table d'appartenance géographique des communes (INSEE)"),
+    "passage": ("vigie.sources.passage", "PassageImporter", "Table de passage entre millésimes du COG"),
+    "contours": ("vigie.sources.contours", "ContoursImporter", "Contours de territoires (GeoJSON, GeoPackage, Shapefile)"),
+    "recensement": ("vigie.sources.census", "CensusImporter", "Recensement INSEE, bases communales/infracommunales (base-cc, base-ic)"),
+    "qpv": ("vigie.sources.qpv", "QpvImporter", "Quartiers prioritaires de la politique de la ville (ANCT)"),
+    "filosofi": ("vigie.sources.filosofi", "FilosofiImporter", "Revenus disponibles Filosofi (INSEE)"),
+    "friches": ("vigie.sources.friches", "FrichesImporter", "Friches (Cartofriches / standard CNIG friches)"),
+    "couche": ("vigie.sources.layer", "LayerImporter", "Couche géographique de points ou polygones (GeoJSON, GeoPackage, Shapefile)"),
+    "csv": ("vigie.sources.generic_csv", "GenericCsvImporter", "CSV quelconque décrit par un fichier de correspondance YAML"),
+}
+
+
+def importer_class(kind: str) -> type[Importer]:
+    try:
+        module, cls, _ = KINDS[kind]
+    except KeyError:
+        raise VigieError(f"Type d'import inconnu « {kind} ». Types possibles : {', '.join(sorted(KINDS))}.") from None
+    return getattr(importlib.import_module(module), cls)
