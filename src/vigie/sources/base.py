@@ -76,6 +76,9 @@ class Importer(ABC):
     def read(self, wh: Warehouse, report: Reporter) -> Batch:
         """Parse and validate the whole file; raise ImportValidationError on the first problem."""
 
+    def prepare(self, wh: Warehouse) -> None:
+        """Resolve options whose default depends on the warehouse (e.g. the latest COG), before `dataset()`."""
+
     def dataset(self) -> str:
         """What a newer import replaces: by default, an earlier import of the same kind and file name."""
         return f"{self.kind}:{self.path.name}"
@@ -114,6 +117,7 @@ def run_import(
     if path.is_dir():
         raise ImportValidationError(path.name, "c'est un dossier, pas un fichier.")
     sha = file_digest(path, importer.options)
+    importer.prepare(wh)
     dataset = importer.dataset()
     same = wh.query("SELECT id FROM source WHERE dataset = ? AND sha256 = ?", (dataset, sha))
     if same:
@@ -168,7 +172,7 @@ def run_import(
     return ImportReport(importer.kind, path.name, source_id, False, written, importer.messages)
 
 
-INDICATOR_COLUMNS = ["id", "label", "theme", "unit", "kind", "numerator", "denominator", "factor", "decimals", "definition", "secrecy"]
+INDICATOR_COLUMNS = ["id", "label", "theme", "unit", "kind", "numerator", "denominator", "factor", "decimals", "definition", "secrecy", "vintage_label"]
 
 
 def _upsert_indicators(wh: Warehouse, frame: pd.DataFrame) -> int:

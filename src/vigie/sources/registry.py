@@ -21,6 +21,7 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "friches": ("vigie.sources.friches", "FrichesImporter", "Friches (Cartofriches / standard CNIG friches)"),
     "couche": ("vigie.sources.layer", "LayerImporter", "Couche géographique de points ou polygones (GeoJSON, GeoPackage, Shapefile)"),
     "csv": ("vigie.sources.generic_csv", "GenericCsvImporter", "CSV quelconque décrit par un fichier de correspondance YAML"),
+    "territoires": ("vigie.sources.custom_territories", "CustomTerritoriesImporter", "Territoires personnalisés déclarés comme unions (PMA, SCoT, PETR…)"),
 }
 
 

@@ -77,7 +77,8 @@ TABLES: dict[str, str] = {
         factor DOUBLE PRECISION,
         decimals INTEGER NOT NULL,
         definition VARCHAR,
-        secrecy VARCHAR
+        secrecy VARCHAR,
+        vintage_label VARCHAR
     """,
     "value": """
         indicator VARCHAR NOT NULL,

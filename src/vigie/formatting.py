@@ -1,0 +1,59 @@
+"""How numbers, dates and vintages are written for people: French conventions, through Babel."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+LOCALE = "fr_FR"
+
+
+def number(value: float | None, decimals: int = 0) -> str:
+    """`12345.6` → `12 345,6` (narrow no-break space as thousands separator, as Babel's fr locale)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(value, format=pattern, locale=LOCALE)
+
+
+def percent(value: float | None, decimals: int = 1) -> str:
+    """A value already in percent: `12.34` → `12,3 %` (no-break space before the sign)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{number(value, decimals)}\u00a0%"
+
+
+def points(value: float | None, decimals: int = 1) -> str:
+    """A difference of rates: `1.2` → `+1,2 pt`."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    sign = "+" if value > 0 else ("−" if value < 0 else "")
+    unit = "pt" if abs(round(value, decimals)) < 2 else "pts"
+    return f"{sign}{number(abs(value), decimals)}\u00a0{unit}"
+
+
+def quantity(value: float | None, unit: str, decimals: int = 0) -> str:
+    """A value with its unit, percent handled: (`12.3`, `%`) → `12,3 %`; (`1234`, `habitants`) → `1 234 habitants`."""
+    if unit == "%":
+        return percent(value, decimals)
+    text = number(value, decimals)
+    return f"{text}\u00a0{unit}" if unit and text != "–" else text
+
+
+def long_date(d: date) -> str:
+    """`date(2026, 11, 26)` → `26 novembre 2026`."""
+    return format_date(d, format="d MMMM y", locale=LOCALE)
+
+
+_OFFSET = re.compile(r"\{year([+-]\d+)?\}")
+
+
+def vintage_words(template: str | None, year: int) -> str:
+    """Render an indicator's vintage template: `population légale {year}, en vigueur au 1er janvier {year+3}`."""
+    if not template:
+        return str(year)
+    return _OFFSET.sub(lambda m: str(year + int(m.group(1) or 0)), template)
