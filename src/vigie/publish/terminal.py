@@ -94,7 +94,7 @@ def territories_table(frame: pd.DataFrame) -> Table:
 def sources_table(frame: pd.DataFrame) -> Table:
     table = Table(title=f"{fmt.number(len(frame))} fichiers importés")
     for label in ("N°", "Type", "Fichier", "Producteur", "Millésime", "Licence", "Lignes", "SHA-256", "Importé le"):
-        table.add_column(label, overflow="fold")
+        table.add_column(label, no_wrap=label in ("Fichier", "SHA-256", "Lignes"))
     for _, row in frame.iterrows():
         table.add_row(
             str(row["id"]), row["kind"], row["file_name"] + (" (fictif)" if row["synthetic"] else ""), row["producer"],

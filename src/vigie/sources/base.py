@@ -90,7 +90,13 @@ class Importer(ABC):
         self.messages.append(message)
 
 
+# Options that only describe the source: they do not change what is imported, so not its identity.
+METADATA_OPTIONS = {"vintage", "title", "producer", "licence"}
+
+
 def file_digest(path: Path, options: dict[str, Any]) -> str:
+    """SHA-256 of the file, plus the options that change how it is read (same file, same options = same import)."""
+    options = {k: v for k, v in options.items() if k not in METADATA_OPTIONS}
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -162,6 +168,8 @@ def run_import(
             if table == "indicator":
                 written[table] = _upsert_indicators(wh, frame)
                 continue
+            if table in SHARED_KEYS:
+                frame = _without_existing(wh, table, frame)
             frame = frame.assign(source_id=source_id)
             n = 0
             for start in range(0, len(frame), CHUNK_ROWS):
@@ -170,6 +178,27 @@ def run_import(
                 report.advance(len(chunk))
             written[table] = n
     return ImportReport(importer.kind, path.name, source_id, False, written, importer.messages)
+
+
+# Rows that several datasets may describe alike (the same commune at the same vintage in the COG file and in the
+# table d'appartenance): the first import that wrote them keeps them, later ones add only what is new.
+SHARED_KEYS = {
+    "territory": ["level", "code", "cog"],
+    "membership": ["cog", "child_level", "child_code", "parent_level", "parent_code"],
+}
+
+
+def _without_existing(wh: Warehouse, table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    key = SHARED_KEYS[table]
+    cogs = sorted({int(c) for c in frame["cog"]})
+    existing = wh.query_df(
+        f"SELECT {', '.join(key)} FROM {table} WHERE cog IN ({', '.join('?' * len(cogs))})", cogs
+    )
+    if existing.empty:
+        return frame
+    existing["cog"] = existing["cog"].astype(int)
+    merged = frame.merge(existing.assign(_existing=True), on=key, how="left")
+    return frame[merged["_existing"].isna().to_numpy()]
 
 
 INDICATOR_COLUMNS = ["id", "label", "theme", "unit", "kind", "numerator", "denominator", "factor", "decimals", "definition", "secrecy", "vintage_label"]

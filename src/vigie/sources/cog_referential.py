@@ -21,7 +21,7 @@ import pandas as pd
 from vigie.errors import ImportValidationError, VigieError
 from vigie.progress import Reporter
 from vigie.sources.base import Batch, Importer, LICENCE_OUVERTE
-from vigie.sources.options import as_int, as_int_list
+from vigie.sources.options import as_int, as_int_list, years_text
 from vigie.sources.readers import check_unique, parse_numbers, read_csv
 from vigie.warehouse import Warehouse
 
@@ -123,7 +123,7 @@ class CommunesTableImporter(Importer):
         return f"referentiel:{self.path.stem}"
 
     def vintage(self) -> str | None:
-        return self.options.get("vintage") or "COG " + ", ".join(str(c) for c in required_cogs(self))
+        return self.options.get("vintage") or "COG " + years_text(required_cogs(self))
 
     def read(self, wh: Warehouse, report: Reporter) -> Batch:
         file = self.path.name
@@ -319,7 +319,7 @@ class InseeCogImporter(Importer):
         return f"cog-insee:{self.path.stem}"
 
     def vintage(self) -> str | None:
-        return "COG " + ", ".join(str(c) for c in required_cogs(self))
+        return "COG " + years_text(required_cogs(self))
 
     def read(self, wh: Warehouse, report: Reporter) -> Batch:
         cogs = required_cogs(self)

@@ -33,6 +33,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from vigie.errors import ImportValidationError
+from vigie.sources.options import sniff_separator
 
 LAMBERT93 = 2154
 WGS84 = 4326
@@ -81,31 +82,6 @@ class Features:
 
 
 # ---------------------------------------------------------------------------------------------- options
-def option_int(value: Any, name: str, file: str) -> int | None:
-    """An integer option given as 2026, "2026" or None."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError
-        return int(str(value).strip().removesuffix(".0"))
-    except ValueError:
-        raise ImportValidationError(file, f"option « {name} » invalide : « {value} » n'est pas un nombre entier.") from None
-
-
-def option_int_list(value: Any, name: str, file: str) -> list[int]:
-    """A list of integers given as [2025, 2026], "2025,2026", "2025;2026", 2026 or "2026"."""
-    if value is None:
-        return []
-    items = value if isinstance(value, (list, tuple, set)) else str(value).replace(";", ",").split(",")
-    out = []
-    for item in items:
-        parsed = option_int(item, name, file)
-        if parsed is not None and parsed not in out:
-            out.append(parsed)
-    return out
-
-
 def option_float(value: Any, name: str, file: str, default: float) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
@@ -419,6 +395,8 @@ def web_geometries(geoms: np.ndarray, tolerance: float = WEB_TOLERANCE_M) -> np.
         same_type = np.array([a.geom_type == b.geom_type for a, b in zip(simple, geoms)], dtype=bool)
         simple[~same_type] = geoms[~same_type]
     web = reproject(simple, LAMBERT93, WGS84)
+    # 7 decimals of a degree are about 1 cm: enough for any map, and no float noise in exports.
+    web = shapely.transform(web, lambda c: np.round(c, 7))
     broken = ~shapely.is_valid(web)
     for i in np.flatnonzero(broken):
         fixed = keep_family(shapely.make_valid(web[i]), family(geoms[i]))
@@ -564,15 +542,101 @@ def latest_cog(wh, level: str, file: str) -> int:
     return cogs[-1]
 
 
-def known_codes(wh, level: str, cog: int) -> set[str]:
-    return {r[0] for r in wh.query("SELECT code FROM territory WHERE level = ? AND cog = ?", (level, cog))}
-
-
 def csv_separator(path: Path) -> str:
     """`;` or `,` (or a tab), from the header line of a delimited file."""
     from vigie.sources.readers import decode
 
     text, _ = decode(path, "auto")
-    first = text.split("\n", 1)[0]
-    counts = {sep: first.count(sep) for sep in (";", ",", "\t")}
-    return max(counts, key=lambda s: counts[s]) if any(counts.values()) else ","
+    return sniff_separator(text.split("\n", 1)[0])
+
+
+def resolve_commune_codes(
+    wh,
+    frame: pd.DataFrame,
+    column: str,
+    cog: int,
+    file: str,
+    *,
+    warn: Warn,
+    field: str | None = None,
+    geom: np.ndarray | None = None,
+    what: str = "entité",
+    allow_empty: bool = False,
+) -> pd.Series:
+    """Commune codes of `frame[column]` at COG `cog`: known codes as is, old codes through the `passage` table,
+    else (when `geom` is given and the warehouse has commune contours) the commune containing the feature.
+
+    Anything left is an error naming the feature (or line) number and the field.
+    """
+    field = field or column
+    codes = frame[column].astype(object)
+    known = {r[0] for r in wh.query("SELECT code FROM territory WHERE level = 'commune' AND cog = ?", (cog,))}
+    if not known:
+        raise ImportValidationError(
+            file, f"l'entrepôt ne contient aucune commune au COG {cog} : importez d'abord le référentiel.", column="cog"
+        )
+    empty = codes == ""
+    if empty.any() and not allow_empty:
+        line = int(frame[empty].iloc[0]["_line"])
+        raise ImportValidationError(file, f"code commune vide ({what} n° {line}).", line=line, column=field)
+    unknown = sorted(set(codes[~empty & ~codes.isin(known)]))
+    if not unknown:
+        return codes
+    mapping: dict[str, str] = {}
+    split: dict[str, list[str]] = {}
+    rows = wh.query("SELECT code_from, code_to FROM passage WHERE cog_to <= ? ORDER BY cog_from, cog_to", (cog,))
+    successors: dict[str, list[str]] = {}
+    for a, b in rows:
+        if a != b:
+            successors.setdefault(a, []).append(b)
+    for old in unknown:
+        current, seen = {old}, set()
+        while True:
+            pending = {c for c in current if c not in known}
+            if not pending or pending <= seen:
+                break
+            seen |= pending
+            current = (current - pending) | {n for c in pending for n in successors.get(c, [c])}
+        if current <= known and len(current) == 1:
+            mapping[old] = next(iter(current))
+        elif current <= known and current:
+            split[old] = sorted(current)
+    if mapping:
+        warn(
+            f"{file} : {len(mapping)} ancien(s) code(s) commune converti(s) au COG {cog} par la table de passage "
+            f"({', '.join(f'{a} → {b}' for a, b in list(mapping.items())[:8])}{'…' if len(mapping) > 8 else ''})."
+        )
+    codes = codes.map(lambda c: mapping.get(c, c))
+    left = ~codes.isin(known) & (codes != "")
+    if left.any() and geom is not None:
+        contours = wh.territory_geometries("commune", cog) if wh.query(
+            "SELECT 1 FROM territory_geometry WHERE level = 'commune' AND cog = ? LIMIT 1", (cog,)) else None
+        if contours is not None and len(contours):
+            tree = shapely.STRtree(contours.geometry.to_numpy())
+            located = {}
+            for i in np.flatnonzero(left.to_numpy()):
+                point = shapely.point_on_surface(geom[i])
+                hits = tree.query(point, predicate="within")
+                if len(hits) == 1:
+                    located[i] = str(contours["code"].iloc[int(hits[0])])
+            if located:
+                values = codes.to_numpy().copy()
+                for i, code in located.items():
+                    values[i] = code
+                warn(
+                    f"{file} : {len(located)} code(s) commune inconnu(s) au COG {cog} remplacé(s) par la commune qui "
+                    f"contient l'entité ({what} n° {', '.join(str(int(frame['_line'].iloc[i])) for i in list(located)[:8])})."
+                )
+                codes = pd.Series(values, index=codes.index, dtype=object)
+                left = ~codes.isin(known) & (codes != "")
+    if left.any():
+        row = frame[left.to_numpy()].iloc[0]
+        code = codes[left].iloc[0]
+        detail = (f" : la commune a été scindée en {', '.join(split[code])}" if code in split else "")
+        raise ImportValidationError(
+            file,
+            f"code commune « {code} » absent du référentiel de l'entrepôt au COG {cog}{detail} ({what} n° {int(row['_line'])}).",
+            line=int(row["_line"]),
+            column=field,
+        )
+    return codes

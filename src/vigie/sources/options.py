@@ -51,3 +51,15 @@ def sniff_separator(first_line: str, candidates: str = ";,\t") -> str:
     counts = {c: first_line.count(c) for c in candidates}
     best = max(counts, key=counts.get)
     return best if counts[best] else ","
+
+
+def years_text(years: list[int]) -> str:
+    """`[2012, 2013, 2014, 2016]` → `2012 à 2014, 2016` (for source vintages shown to people)."""
+    years = sorted(set(years))
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]} à {r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)

@@ -303,7 +303,7 @@ class Warehouse(ABC):
 
         col = "geom_web" if web else "geom"
         df = self.query_df(
-            f"SELECT feature_id, name, commune, properties, ST_AsWKB({col}) AS wkb FROM layer_feature "
+            f"SELECT feature_id, name, commune, properties, ST_AsBinary({col}) AS wkb FROM layer_feature "
             "WHERE layer = ? ORDER BY feature_id",
             (layer,),
         )
@@ -318,7 +318,7 @@ class Warehouse(ABC):
         cog = self.latest_cog(level) if cog is None else cog
         col = "geom_web" if web else "geom"
         df = self.query_df(
-            f"SELECT g.code, t.name, g.area_km2, ST_AsWKB(g.{col}) AS wkb FROM territory_geometry g "
+            f"SELECT g.code, t.name, g.area_km2, ST_AsBinary(g.{col}) AS wkb FROM territory_geometry g "
             "JOIN territory t ON t.level = g.level AND t.code = g.code AND t.cog = g.cog "
             "WHERE g.level = ? AND g.cog = ? ORDER BY g.code",
             (level, cog),
