@@ -124,6 +124,7 @@ def import_(
     else:
         detail = ", ".join(f"{fmt.number(n)} {table}" for table, n in result.rows.items())
         console.print(f"{file.name} importé (source n°{result.source_id}) : {detail}.")
+        console.print("Lancez « vigie build » pour recalculer les indicateurs.")
 
 
 @app.command()
@@ -150,16 +151,39 @@ def show(
     level: Optional[str] = typer.Option(None, "--level", "--niveau", help="Niveau, si le code est ambigu."),
     cog: Optional[int] = typer.Option(None, help="Millésime du COG."),
     tout: bool = typer.Option(False, "--tout", help="Tous les indicateurs disponibles, pas seulement les chiffres clés."),
+    reference: Optional[str] = typer.Option(None, "--reference", help="Code du territoire de comparaison (défaut : le plus proche qui le contient)."),
 ) -> None:
-    """Chiffres clés d'un territoire."""
+    """Chiffres clés d'un territoire : population, indicateurs, évolutions et comparaison."""
+    from vigie.engine.query import Engine
     from vigie.publish.terminal import show_territory
 
     try:
         wh = _open(read_only=True)
-        show_territory(console, wh, wh.find_territory(code, level, cog), all_indicators=tout)
+        engine = Engine(wh)
+        territory = wh.find_territory(code, level, cog)
+        ref = wh.find_territory(reference) if reference else None
+        show_territory(console, wh, territory, engine, all_indicators=tout, reference=ref)
         wh.close()
     except VigieError as exc:
         _fail(exc)
+
+
+@app.command()
+def build(cog: Optional[int] = typer.Option(None, help="Millésime du COG cible (défaut : le plus récent).")) -> None:
+    """Calcule le cube des indicateurs (tous indicateurs × territoires × années) dans l'entrepôt."""
+    from vigie.engine.cube import build_cube
+
+    try:
+        wh = _open()
+        with reporter() as rep:
+            result = build_cube(wh, cog, report=rep)
+        wh.close()
+    except VigieError as exc:
+        _fail(exc)
+    console.print(
+        f"Cube du COG {result.cog} calculé en {fmt.number(result.seconds, 1)} s : {fmt.number(result.rows)} valeurs, "
+        f"{fmt.number(result.secret_primary)} cellules sous secret primaire, {fmt.number(result.secret_secondary)} en secret secondaire."
+    )
 
 
 @app.command()

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from vigie.engine.cube import build_cube
 from vigie.errors import ConfigurationError
 from vigie.progress import Reporter
 from vigie.settings import database_url, demo_dir
@@ -128,4 +129,6 @@ def _run(wh: Warehouse, steps: list[DemoStep], report: Reporter) -> list[ImportR
         importer = importer_class(step.kind)(step.file, **step.options)
         reports.append(run_import(wh, importer, **step.meta))
         report.advance(1)
+    report.step("Calcul du cube des indicateurs")
+    build_cube(wh)
     return reports

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vigie import formatting as fmt
-from vigie.engine.aggregate import territory_figures
+from vigie.engine.query import Engine
 from vigie.warehouse import Territory, Warehouse
 
 LEVEL_LABELS = {
@@ -23,63 +23,89 @@ LEVEL_LABELS = {
     "petr": "PETR",
 }
 SYNTHETIC_MARK = "données fictives de démonstration"
-STATUS_TEXT = {"secret": "secret statistique", "missing": "non disponible", "fragile": "fragile"}
+STATUS_TEXT = {"secret": "secret statistique", "missing": "non disponible", "fragile": "fragile (petits effectifs)"}
+SERIES = ["population_legale", "population"]
 
 
 def level_label(level: str) -> str:
     return LEVEL_LABELS.get(level, level)
 
 
-def show_territory(console: Console, wh: Warehouse, territory: Territory, all_indicators: bool = False) -> None:
-    """Key figures of a territory: every year of the population series, the latest year of the others."""
-    members = wh.members(territory) if territory.level != "commune" else pd.DataFrame()
-    title = f"{territory.name} — {level_label(territory.level)} {territory.code} (COG {territory.cog})"
-    console.print(f"[bold]{title}[/bold]")
-    if len(members):
-        console.print(f"{fmt.number(len(members))} communes au COG {territory.cog}")
-    parents = wh.parents(territory)
-    if len(parents):
-        console.print("Appartient à : " + " ; ".join(f"{p['name']} ({level_label(p['level'])})" for _, p in parents.iterrows()))
-    figures = territory_figures(wh, territory)
-    if figures.empty:
-        console.print("Aucune donnée pour ce territoire.")
-        return
-    series = {"pop_legale", "p_pop"}
-    latest = figures[~figures["indicator"].isin(series)].sort_values("year").groupby("indicator").tail(1)
-    shown = pd.concat([figures[figures["indicator"].isin(series)], latest if all_indicators else latest.head(0)])
-    if not all_indicators:
-        shown = pd.concat([shown, latest[latest["indicator"].isin(KEY_INDICATORS)]])
-    table = Table(title="Chiffres clés", show_lines=False)
-    table.add_column("Indicateur")
-    table.add_column("Millésime")
-    table.add_column("Valeur", justify="right")
-    table.add_column("Remarque")
+def _value(engine: Engine, indicator: str, value) -> str:
+    d = engine.indicator(indicator)
+    return fmt.quantity(value, d.unit, d.decimals)
+
+
+def show_territory(console: Console, wh: Warehouse, territory: Territory, engine: Engine,
+                   all_indicators: bool = False, reference: Territory | None = None) -> None:
+    """Population series, then key figures with their evolution and the value of a reference territory."""
+    title = f"{territory.name} — {level_label(territory.level)} {territory.code}"
+    console.print(f"[bold]{title}[/bold] (géographie au 1er janvier {engine.cog})")
+    if territory.level != "commune":
+        members = wh.members(territory, cog=engine.cog)
+        if len(members):
+            console.print(f"{fmt.number(len(members))} communes")
+    refs = engine.references(territory)
+    if refs:
+        console.print("Appartient à : " + " ; ".join(f"{r.name} ({level_label(r.level)})" for r in refs))
+    reference = reference or (refs[0] if refs else None)
     synthetic_seen = False
-    for _, row in shown.iterrows():
-        remark = []
-        if row["status"] != "ok":
-            remark.append(STATUS_TEXT.get(row["status"], row["status"]))
-            if row["members"] and row["covered"] < row["members"]:
-                remark.append(f"{row['covered']}/{row['members']} communes renseignées")
-        if bool(row["synthetic"]):
-            remark.append(SYNTHETIC_MARK)
-            synthetic_seen = True
-        value = None if row["status"] in ("secret", "missing") else row["value"]
-        table.add_row(
-            str(row["label"]),
-            fmt.vintage_words(row["vintage_label"], int(row["year"])),
-            fmt.quantity(value, str(row["unit"] or ""), int(row["decimals"] or 0)),
-            " ; ".join(remark),
-        )
+
+    series = Table(title="Population")
+    for label, justify in (("Indicateur", "left"), ("Millésime", "left"), ("Valeur", "right"), ("Remarque", "left")):
+        series.add_column(label, justify=justify)
+    for indicator in SERIES:
+        d = engine.indicator(indicator)
+        for _, row in engine.values(indicator, territory.level, [territory.code]).iterrows():
+            remark = _remark(row)
+            synthetic_seen |= bool(row["synthetic"])
+            series.add_row(d.label, _vintage(wh, d.variable, int(row["year"])), _value(engine, indicator, row["value"]), remark)
+    console.print(series)
+
+    table = Table(title="Chiffres clés")
+    for label, justify in (("Indicateur", "left"), ("Millésime", "left"), ("Valeur", "right"), ("Évolution", "right"),
+                           (f"{reference.name}" if reference else "Référence", "right"), ("Remarque", "left")):
+        table.add_column(label, justify=justify)
+    chosen = [d for d in engine.catalogue.values() if d.id not in SERIES and (all_indicators or d.key)]
+    for d in chosen:
+        rows = engine.values(d.id, territory.level, [territory.code])
+        if rows.empty:
+            continue
+        last = rows.iloc[-1]
+        year = int(last["year"])
+        evolution = ""
+        if len(rows) > 1:
+            first = int(rows.iloc[0]["year"])
+            ev = engine.evolution(d.id, territory, first, year)
+            if ev.points is not None:
+                evolution = f"{fmt.points(ev.points)} depuis {first}"
+            elif ev.percent is not None:
+                evolution = f"{'+' if ev.percent > 0 else ''}{fmt.percent(ev.percent)} depuis {first}"
+        ref_text = ""
+        if reference is not None:
+            ref = engine.figure(d.id, reference, year)
+            ref_text = _value(engine, d.id, ref["value"]) if ref["value"] is not None else "–"
+        synthetic_seen |= bool(last["synthetic"])
+        table.add_row(d.label, str(year), _value(engine, d.id, last["value"]), evolution, ref_text, _remark(last))
     console.print(table)
     if synthetic_seen:
-        console.print(f"[yellow]Certaines valeurs sont des {SYNTHETIC_MARK}.[/yellow]")
+        console.print(f"[yellow]Les valeurs marquées sont des {SYNTHETIC_MARK}.[/yellow]")
 
 
-KEY_INDICATORS = [
-    "p_log", "p_rp", "p_logvac", "c_men", "p_act1564", "p_chom1564", "p_emplt",
-    "nb_friches", "revenu_median_uc", "taux_vacance_lovac", "taux_lls",
-]
+def _remark(row) -> str:
+    remark = []
+    if row["status"] != "ok":
+        remark.append(STATUS_TEXT.get(row["status"], row["status"]))
+        if row["members"] and row["covered"] < row["members"]:
+            remark.append(f"{int(row['covered'])}/{int(row['members'])} communes renseignées")
+    if bool(row["synthetic"]):
+        remark.append(SYNTHETIC_MARK)
+    return " ; ".join(remark)
+
+
+def _vintage(wh: Warehouse, variable: str, year: int) -> str:
+    rows = wh.query("SELECT vintage_label FROM indicator WHERE id = ?", (variable,))
+    return fmt.vintage_words(rows[0][0] if rows else None, year)
 
 
 def territories_table(frame: pd.DataFrame) -> Table:

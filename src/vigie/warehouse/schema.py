@@ -118,6 +118,30 @@ TABLES: dict[str, str] = {
         source_id INTEGER NOT NULL,
         PRIMARY KEY (layer, feature_id)
     """,
+    # Derived tables, rebuilt by `vigie build` from the ones above (no source of their own).
+    "cog_map": """
+        cog_from INTEGER NOT NULL,
+        cog_to INTEGER NOT NULL,
+        code_from VARCHAR NOT NULL,
+        code_to VARCHAR NOT NULL,
+        weight DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (cog_from, cog_to, code_from, code_to)
+    """,
+    "cube": """
+        indicator VARCHAR NOT NULL,
+        level VARCHAR NOT NULL,
+        code VARCHAR NOT NULL,
+        year INTEGER NOT NULL,
+        cog INTEGER NOT NULL,
+        value DOUBLE PRECISION,
+        status VARCHAR NOT NULL,
+        numerator DOUBLE PRECISION,
+        denominator DOUBLE PRECISION,
+        members INTEGER,
+        covered INTEGER,
+        synthetic BOOLEAN NOT NULL,
+        PRIMARY KEY (indicator, level, code, year, cog)
+    """,
 }
 
 # Columns holding geometries, per table: they travel as WKB between Python and the database.
