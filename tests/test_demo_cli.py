@@ -65,8 +65,8 @@ def test_show_pma_scot_and_petr(demo_db):
     assert vigie(demo_db, "show", "SCOT_LLHC").returncode == 0
     petr = vigie(demo_db, "show", "PETR_T7V")
     # Three communes merged into Hesdin-la-Forêt in 2025 have no population in the older vintages of the
-    # referential: the sum is not shown as if it were complete.
-    assert "168/171 communes renseignées" in petr.stdout
+    # referential: Hesdin-la-Forêt (COG 2026) has no value for them, and the PETR's sum is not shown as complete.
+    assert "167/168 communes renseignées" in petr.stdout
 
 
 def test_unknown_code_is_a_clear_error(demo_db):
