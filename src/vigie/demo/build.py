@@ -68,17 +68,8 @@ def synthetic_steps(manifest: dict[str, Any], directory: Path, work: Path) -> li
         return []
     from vigie.demo.synthetic import generate
 
-    steps = []
-    for gen in generate(work, demo_dir=directory, seed=int(settings.get("seed", 2026))):
-        options: dict[str, Any] = {"synthetic": True}
-        if gen.kind == "csv":
-            options["mapping"] = str(gen.mapping)
-        else:
-            options.update({"cog": gen.cog, "level": gen.level})
-            if getattr(gen, "theme", None):
-                options["theme"] = gen.theme
-        steps.append(DemoStep(gen.kind, Path(gen.path), options, {}))
-    return steps
+    return [DemoStep(gen.kind, Path(gen.path), gen.import_options(), {})
+            for gen in generate(work, demo_dir=directory, seed=int(settings.get("seed", 2026)))]
 
 
 def build_demo(url: str | None = None, report: Reporter | None = None, directory: Path | None = None) -> DemoResult:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from vigie import settings
+from vigie.sources.census import THEMES as CENSUS_THEMES
 from vigie.demo.synthetic_census import (
     CENSUS_COG,
     THEME_LABELS,
@@ -57,18 +58,21 @@ class GeneratedFile:
     path: Path
     _: KW_ONLY
     kind: str = "recensement"  # importer kind (`vigie import <kind>`)
-    level: str
-    cog: int
-    year: int
-    theme: str
-    description: str
+    level: str  # level of the codes: commune, qpv
+    cog: int  # geography vintage of the codes
+    year: int  # data vintage (census year)
+    theme: str  # indicator theme for the census importer ("" = several themes, let the importer guess)
+    description: str  # French, for people
     mapping: Path | None = None  # YAML mapping, for kind "csv"
 
     def import_options(self) -> dict[str, Any]:
-        """Options to pass to the importer (as in the demo manifest)."""
+        """Options for the importer of `kind` (the same ones `vigie.demo.build` passes)."""
         if self.kind == "csv":
-            return {"mapping": str(self.mapping), "synthetic": True}
-        return {"level": self.level, "cog": self.cog, "year": self.year, "synthetic": True}
+            return {"synthetic": True, "mapping": str(self.mapping)}
+        options: dict[str, Any] = {"synthetic": True, "cog": self.cog, "level": self.level}
+        if self.theme:
+            options["theme"] = self.theme
+        return options
 
 
 def generate(out_dir: Path, demo_dir: Path | None = None, seed: int = DEFAULT_SEED) -> list[GeneratedFile]:
@@ -90,7 +94,7 @@ def generate(out_dir: Path, demo_dir: Path | None = None, seed: int = DEFAULT_SE
             path = out_dir / pattern.format(year=year)
             write_base(path, units, values, theme_stems(theme, year))
             files.append(GeneratedFile(
-                path, level="commune", cog=cog, year=year, theme=theme,
+                path, level="commune", cog=cog, year=year, theme=CENSUS_THEMES[theme],
                 description=f"{THEME_LABELS[theme]}, RP {year}, communes du Pas-de-Calais (COG {cog}) – {DEMO_NOTICE}",
             ))
         if year == QPV_YEAR:
@@ -102,12 +106,12 @@ def generate(out_dir: Path, demo_dir: Path | None = None, seed: int = DEFAULT_SE
     path = out_dir / QPV_FILE
     write_base(path, unit, values, QPV_STEMS)
     files.append(GeneratedFile(
-        path, level="qpv", cog=QPV_COG, year=QPV_YEAR, theme="qpv",
+        path, level="qpv", cog=QPV_COG, year=QPV_YEAR, theme="",
         description=f"Population, ménages, activité, diplômes et logement des QPV, RP {QPV_YEAR} – {DEMO_NOTICE}",
     ))
     csv_path, yaml_path = write_extras(out_dir, unit, values)
     files.append(GeneratedFile(
-        csv_path, kind="csv", level="qpv", cog=QPV_COG, year=EXTRAS_YEAR, theme="qpv-sante-sport-culture",
+        csv_path, kind="csv", level="qpv", cog=QPV_COG, year=EXTRAS_YEAR, theme="santé, sport et culture",
         description=f"Santé, sport et culture dans les QPV, {EXTRAS_YEAR} – {DEMO_NOTICE}", mapping=yaml_path,
     ))
     return files

@@ -13,7 +13,7 @@ deterministically, so that:
   of the former mining basin), and kept across census years so that a commune's story is smooth over time;
 * ageing between censuses comes from a cohort model (birth cohorts of France moving up the age pyramid).
 
-Nothing here touches a warehouse: `commune_units`/`census_values` compute, `write_base_cc` writes the INSEE layout.
+Nothing here touches a warehouse: `commune_units`/`census_values` compute, `write_base` writes the INSEE layout.
 """
 
 from __future__ import annotations
@@ -90,20 +90,49 @@ N_JITTER = 8  # small year-specific effects
 
 
 # ---------------------------------------------------------------------------------------------- numerics
-def unit_normals(seed: int, key: str, n: int) -> np.ndarray:
-    """`n` standard normals that depend only on `seed` and `key` (a commune or QPV code)."""
-    digest = hashlib.sha256(f"vigie-synthetic|{seed}|{key}".encode()).digest()
-    rng = np.random.default_rng(np.frombuffer(digest[:16], dtype=np.uint32).tolist())
-    return rng.standard_normal(n)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser: a fixed, well-mixing bijection of 64-bit integers (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        x = x + _GOLDEN
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def unit_normals(seed: int, keys: list[str], n: int) -> np.ndarray:
+    """Matrix (keys × n) of standard normals; row i depends only on `seed` and `keys[i]` (a commune or QPV code).
+
+    Counter-based: the j-th number of a key hashes (key, seed, j), so adding effects or keys never changes the
+    numbers already drawn.
+    """
+    base = np.array(
+        [int.from_bytes(hashlib.blake2b(f"vigie-synthetic|{seed}|{k}".encode(), digest_size=8).digest(), "little")
+         for k in keys],
+        dtype=np.uint64,
+    ).reshape(-1, 1)
+    pairs = (n + 1) // 2
+    counters = np.arange(2 * pairs, dtype=np.uint64).reshape(1, -1)
+    with np.errstate(over="ignore"):
+        bits = _splitmix64(base ^ _splitmix64(counters * _GOLDEN))
+    uniform = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)  # in (0, 1)
+    u1, u2 = uniform[:, 0::2], uniform[:, 1::2]
+    radius = np.sqrt(-2.0 * np.log(u1))  # Box–Muller
+    normals = np.empty((len(keys), 2 * pairs))
+    normals[:, 0::2] = radius * np.cos(2 * np.pi * u2)
+    normals[:, 1::2] = radius * np.sin(2 * np.pi * u2)
+    return normals[:, :n]
 
 
 def effects(seed: int, codes: list[str]) -> np.ndarray:
     """Matrix (units × EFFECTS) of per-unit standard normals."""
-    return np.array([unit_normals(seed, code, len(EFFECTS)) for code in codes]).reshape(len(codes), len(EFFECTS))
+    return unit_normals(seed, codes, len(EFFECTS))
 
 
 def year_jitter(seed: int, codes: list[str], year: int) -> np.ndarray:
-    return np.array([unit_normals(seed, f"{code}|{year}", N_JITTER) for code in codes]).reshape(len(codes), N_JITTER)
+    return unit_normals(seed, [f"{code}|{year}" for code in codes], N_JITTER)
 
 
 def round_half_up(x: np.ndarray | float) -> np.ndarray:
@@ -196,9 +225,8 @@ def age_sex_counts(year: int, pop: np.ndarray, prof: dict[str, np.ndarray]) -> n
 
 
 def age_sum(counts: np.ndarray, lo: int, hi: int | None = None) -> np.ndarray:
-    """People aged lo..hi inclusive (hi None = and over), both sexes if counts is (n, 2, 101)."""
-    sl = slice(lo, None if hi is None else hi + 1)
-    return counts[..., sl].sum(axis=-1).sum(axis=-1) if counts.ndim == 3 else counts[..., sl].sum(axis=-1)
+    """People aged lo..hi inclusive (hi None = and over), from counts by single age (units × 101)."""
+    return counts[:, lo : None if hi is None else hi + 1].sum(axis=1)
 
 
 # ---------------------------------------------------------------------------------------------- units
@@ -220,6 +248,24 @@ class Units:
 
     def e(self, name: str) -> np.ndarray:
         return self.eff[:, _EFFECT[name]]
+
+    def take(self, rows: list[int] | np.ndarray) -> "Units":
+        """The same units restricted to `rows` (every figure of a unit depends on that unit only)."""
+        rows = np.asarray(rows, dtype=int)
+        pick = lambda seq: [seq[i] for i in rows]  # noqa: E731
+        return Units(
+            year=self.year,
+            codes=pick(self.codes),
+            names=pick(self.names),
+            reg=pick(self.reg),
+            dep=pick(self.dep),
+            pop=self.pop[rows],
+            prof={k: v[rows] for k, v in self.prof.items()},
+            eff=self.eff[rows],
+            jitter=self.jitter[rows],
+            housing=None if self.housing is None else {k: v[rows] for k, v in self.housing.items()},
+            overrides={k: v[rows] for k, v in self.overrides.items()},
+        )
 
 
 # ---------------------------------------------------------------------------------------------- generation
@@ -297,7 +343,7 @@ def census_values(u: Units) -> dict[str, np.ndarray]:
     v["P_NSCOL15P"] = pop15p - in_school_15p
 
     # Diplomas of the out-of-school population 15+: a multinomial logit on an education latent.
-    education = -0.35 * p["depriv"] + 0.12 * p["urban"] + 0.25 * u.e("dipl") + 0.3 * p["student"] - 0.6 * p["qpv"]
+    education = -0.35 * p["depriv"] + 0.12 * p["urban"] + 0.25 * u.e("dipl") + 0.3 * p["student"] - 0.5 * p["qpv"]
     old_dev = np.where(pop15p > 0, v["P_POP65P"] / np.maximum(pop15p, 1), 0.25) - 0.25
     base = np.log([0.27, 0.055, 0.29, 0.175, 0.095, 0.065, 0.05])
     load_edu = np.array([-0.9, -0.2, -0.3, 0.3, 0.7, 0.9, 1.1])
@@ -408,7 +454,7 @@ class RealData:
     """The real figures the synthetic tables must agree with, read from the demo folder."""
 
     appartenance: pd.DataFrame  # ANNEE_COG, CODGEO, LIBGEO, REG, DEP
-    communes: pd.DataFrame  # COG 2026, indexed by code_insee
+    communes: dict[str, dict[str, str]]  # COG 2026: column -> {code_insee: text}
     p12: dict[str, int]  # RP 2012 municipal population, COG 2014
     area_km2: dict[str, float]  # COG 2014
     housing21: pd.DataFrame  # RP 2021 P21_LOG, P21_RP, P21_RSECOCC, P21_LOGVAC, COG 2023, indexed by code
@@ -434,7 +480,8 @@ def load_real(demo_dir: Path) -> RealData:
     demo_dir = Path(demo_dir)
     app = _read(demo_dir / "referentiel" / "table_appartenance_communes_62_2012_2024.csv")
     app = app[["ANNEE_COG", "CODGEO", "LIBGEO", "REG", "DEP"]]
-    communes = _read(demo_dir / "referentiel" / "communes_62.csv").set_index("code_insee")
+    frame = _read(demo_dir / "referentiel" / "communes_62.csv")
+    communes = {col: dict(zip(frame["code_insee"], frame[col])) for col in frame.columns}
     p12_frame = _read(demo_dir / "insee_rp" / "rp2012_p12_pop_communes_62_cog2014.csv")
     housing = _read(demo_dir / "logement" / "rp2021_logement_communes_62.csv").set_index("code_insee")
     housing = housing[["P21_LOG", "P21_RP", "P21_RSECOCC", "P21_LOGVAC"]].astype(float).round().astype(np.int64)
@@ -442,9 +489,9 @@ def load_real(demo_dir: Path) -> RealData:
     rpls = _read(demo_dir / "logement" / "rpls_taux_lls_sru_2024_communes_62.csv")
 
     successor: dict[str, str] = {}
-    for code, row in communes.iterrows():
+    for code, former in communes["anciens_codes"].items():
         successor[code] = code
-        for old in row["anciens_codes"].split():
+        for old in former.split():
             successor.setdefault(old, code)
     real = RealData(
         appartenance=app,
@@ -470,22 +517,22 @@ def _legal_population_2021(real: RealData) -> dict[str, int]:
     main residences. (This assumes the absorbing commune's population did not change between 2021 and 2022.)
     """
     pops: dict[str, int] = {}
-    communes = real.communes
+    pl21, pl22 = real.communes["pop_pkg2024"], real.communes["pop_pkg2025"]
     absent: dict[str, list[str]] = {}
     for code in real.cog_communes(2023)["CODGEO"]:
-        if code in communes.index:
-            pops[code] = int(communes.at[code, "pop_pkg2024"])
+        if code in pl21:
+            pops[code] = int(pl21[code])
         else:
             absent.setdefault(real.successor[code], []).append(code)
     for target, group in sorted(absent.items()):
-        residual = int(communes.at[target, "pop_pkg2025"]) - int(communes.at[target, "pop_pkg2024"])
+        residual = int(pl22[target]) - int(pl21[target])
         weights = np.array([real.housing21.at[c, "P21_RP"] for c in group], dtype=float)
         parts = split(np.array([max(residual, 0)]), weights[None, :])[0]
         for c, value in zip(group, parts):
             pops[c] = int(value)
         real.notes.append(
             f"P21_POP de {', '.join(group)} (fusionnées dans {target} en 2025) : population légale 2022 de {target} "
-            f"({communes.at[target, 'pop_pkg2025']}) moins sa population 2021 propre ({communes.at[target, 'pop_pkg2024']}), "
+            f"({pl22[target]}) moins sa population 2021 propre ({pl21[target]}), "
             "répartie au prorata des résidences principales RP 2021."
         )
     return pops
@@ -495,10 +542,10 @@ def _population_2017(real: RealData) -> dict[str, int]:
     """Synthetic P17_POP (COG 2019): one third of the way from legal population 2016 to 2019; for communes
     without legal populations of their own, 5/9 of the way from P12_POP to P21_POP."""
     pops: dict[str, int] = {}
-    communes = real.communes
+    pl16s, pl19s = real.communes["pop_pkg2019"], real.communes["pop_pkg2021"]
     for code in real.cog_communes(2019)["CODGEO"]:
-        if code in communes.index:
-            pl16, pl19 = int(communes.at[code, "pop_pkg2019"]), int(communes.at[code, "pop_pkg2021"])
+        if code in pl16s:
+            pl16, pl19 = int(pl16s[code]), int(pl19s[code])
             pops[code] = int(round_half_up(pl16 + (pl19 - pl16) / 3))
         else:
             p12, p21 = real.p12[code], real.pop21[code]
@@ -531,8 +578,8 @@ def commune_profiles(real: RealData, codes: list[str], seed: int) -> tuple[dict[
     median = np.array([lookup(real.median_income, c) or np.nan for c in codes], dtype=float)
     depriv = np.where(np.isnan(median), -0.2 + 0.5 * col["depriv"],
                       (math.log(22200.0) - np.log(np.where(np.isnan(median), 22200.0, median))) / 0.11 + 0.25 * col["depriv"])
-    pma = np.array([real.communes.at[real.successor.get(c, c), "in_pma"] == "1"
-                    if real.successor.get(c, c) in real.communes.index else False for c in codes], dtype=float)
+    in_pma = real.communes["in_pma"]
+    pma = np.array([in_pma.get(real.successor.get(c, c)) == "1" for c in codes], dtype=float)
     density = np.array([real.p12.get(c, 300) / real.area_km2.get(c, 5.0) for c in codes])
     urban = (np.log(np.maximum(density, 1.0)) - math.log(120.0)) / 1.1
     rural = np.clip(-urban, 0.0, 3.0)
@@ -546,8 +593,9 @@ def commune_profiles(real: RealData, codes: list[str], seed: int) -> tuple[dict[
     ref = [c if c in real.housing21.index else real.successor[c] for c in codes]
     ref_eff = effects(seed, ref)[:, _EFFECT["phorm"]]
     pop21 = np.array([real.pop21.get(r, 0) for r in ref], dtype=float)
-    rp21 = real.housing21.loc[ref, "P21_RP"].to_numpy(dtype=float)
-    log21 = real.housing21.loc[ref, "P21_LOG"].to_numpy(dtype=float)
+    h21 = real.housing21.loc[ref]
+    rp21 = h21["P21_RP"].to_numpy(dtype=float)
+    log21 = h21["P21_LOG"].to_numpy(dtype=float)
     phorm = np.clip(0.012 * np.exp(0.7 * ref_eff) + 0.004 * np.clip(urban, 0, None), 0.0, 0.06)
     phorm = np.maximum(phorm, 1.0 - 3.3 * rp21 / np.maximum(pop21, 1.0))  # households of at most 3.3 persons
     phorm = np.clip(phorm, 0.0, 0.6)
@@ -563,8 +611,8 @@ def commune_profiles(real: RealData, codes: list[str], seed: int) -> tuple[dict[
         "young": 0.7 * col["young"] + 0.12 * depriv,
         "phorm": phorm,
         "hhsize21": hhsize21,
-        "vac21": np.where(log21 > 0, real.housing21.loc[ref, "P21_LOGVAC"].to_numpy(dtype=float) / np.maximum(log21, 1), 0.07),
-        "rsec21": np.where(log21 > 0, real.housing21.loc[ref, "P21_RSECOCC"].to_numpy(dtype=float) / np.maximum(log21, 1), 0.03),
+        "vac21": np.where(log21 > 0, h21["P21_LOGVAC"].to_numpy(dtype=float) / np.maximum(log21, 1), 0.07),
+        "rsec21": np.where(log21 > 0, h21["P21_RSECOCC"].to_numpy(dtype=float) / np.maximum(log21, 1), 0.03),
         "ice_mu": np.full(n, ICE_MU),
         "qpv": np.zeros(n),
         "flat_shift": np.zeros(n),

@@ -36,6 +36,7 @@ QPV_FILE = "base-qpv-2021.CSV"
 QPV_REG, QPV_DEP = "32", "62"
 MAX_SHARE_OF_COMMUNE = 0.40  # QPV population of a commune / commune population
 MAX_UNEMPLOYED_SHARE = 0.85  # unemployed in the QPVs of a commune / unemployed of the commune
+MAX_HLM_SHARE = 0.90  # social rented homes in the QPVs of a commune / those of the commune
 
 QPV_STEMS = (
     ["P_POP", "P_POP0014", "P_POP1529", "P_POP3044", "P_POP4559", "P_POP6074", "P_POP75P",
@@ -44,7 +45,8 @@ QPV_STEMS = (
     + ["C_MEN", "C_MENPSEUL", "C_MENHSEUL", "C_MENFSEUL", "C_MENSFAM", "C_MENFAM", "C_MENCOUPSENF",
        "C_MENCOUPAENF", "C_MENFAMMONO", "C_PMEN", "C_FAM", "C_COUPAENF", "C_COUPSENF", "C_FAMMONO"]
     + ["P_POP1564", "P_ACT1564", "P_ACTOCC1564", "P_CHOM1564", "P_INACT1564", "P_ETUD1564", "P_RETR1564",
-       "P_ACTOCC15P", "P_EMPLT", "P_EMPLT_SAL"]
+       "P_ACTOCC15P", "P_EMPLT", "P_EMPLT_SAL", "C_EMPLT_AGRI", "C_EMPLT_INDUS", "C_EMPLT_CONST", "C_EMPLT_CTS",
+       "C_EMPLT_APESAS"]
     + ["P_POP0205", "P_POP0610", "P_POP1114", "P_POP1517", "P_POP1824", "P_POP2529", "P_POP30P",
        "P_SCOL0205", "P_SCOL0610", "P_SCOL1114", "P_SCOL1517", "P_SCOL1824", "P_SCOL2529", "P_SCOL30P",
        "P_NSCOL15P", "P_NSCOL15P_DIPLMIN", "P_NSCOL15P_BEPC", "P_NSCOL15P_CAPBEP", "P_NSCOL15P_BAC",
@@ -110,35 +112,50 @@ def qpv_units(
     commune_pop = {c: int(communes.pop[i]) for c, i in idx.items()}
     portions = _portions(qpv, commune_pop)
 
+    hhsize = np.clip(2.45 + 0.15 * col["size"], 2.0, 3.0)
+    phorm = 0.006
+    hlm = 0.5 + 0.4 * sigmoid(1.3 * col["hlm"])
+    commune_hlm = {c: float(commune_values["P_RP_LOCHLMV"][i]) for c, i in idx.items()}
+
+    # Population: contour area × density, within 40 % of each commune's population and within what its social
+    # housing can lodge (the QPVs of a commune hold at most 90 % of its HLM, at least half of their homes are HLM).
     density = np.clip(7000.0 * np.exp(0.3 * col["qpv_pop"]), 3500.0, 14000.0)
     wanted = np.clip(qpv["area_km2"].to_numpy() * density, 1000.0, 12000.0)
-    pop = np.floor(_cap_by_commune(wanted, portions, {c: MAX_SHARE_OF_COMMUNE * p for c, p in commune_pop.items()}))
-    pop = pop.astype(np.int64)
+    wanted = _cap_by_commune(wanted, portions, {c: MAX_SHARE_OF_COMMUNE * p for c, p in commune_pop.items()})
+    persons_per_hlm = hhsize / (1 - phorm) / 0.5
+    wanted = _cap_by_commune(wanted / persons_per_hlm, portions, {c: MAX_HLM_SHARE * h for c, h in commune_hlm.items()})
+    pop = np.floor(wanted * persons_per_hlm).astype(np.int64)
+    # Social-housing share 50–90 %, lowered where the commune's HLM would not suffice.
+    homes = pop * (1 - phorm) / hhsize
+    hlm = np.maximum(_cap_by_commune(hlm * homes, portions, {c: MAX_HLM_SHARE * h for c, h in commune_hlm.items()})
+                     / np.maximum(homes, 1), 0.0)
 
     def weighted(values: np.ndarray) -> np.ndarray:
         return np.array([sum(values[idx[c]] * s for c, s in share.items()) for share in portions])
 
     cp = communes.prof
     n = len(codes)
+    pma = np.array([max(cp["pma"][idx[c]] for c in share) for share in portions])
     prof = {
         "depriv": weighted(cp["depriv"]) + 2.5 + 0.4 * col["depriv"],
-        "pma": np.array([max(cp["pma"][idx[c]] for c in share) for share in portions]),
+        "pma": pma,
         "urban": np.maximum(weighted(cp["urban"]), 1.5) + 0.5,
         "rural": np.zeros(n),
-        "hlm": 0.5 + 0.4 * sigmoid(1.3 * col["hlm"]),
+        "hlm": hlm,
         "student": np.zeros(n),
         "old": -0.6 + 0.5 * col["old"],
         "young": 1.0 + 0.4 * col["young"],
-        "phorm": np.full(n, 0.006),
-        "hhsize21": np.clip(2.45 + 0.15 * col["size"], 2.0, 3.0),
+        "phorm": np.full(n, phorm),
+        "hhsize21": hhsize,
         "vac21": np.clip(0.10 + 0.02 * col["vac"], 0.04, 0.2),
         "rsec21": np.full(n, 0.004),
         "ice_mu": np.full(n, math.log(0.35)),
         "qpv": np.ones(n),
-        "flat_shift": np.full(n, 1.5),
+        "flat_shift": 1.5 - 1.2 * pma,  # the QPVs of the mining basin include "cités" of terraced houses
     }
     commune_unemp = commune_values["P_CHOM1564"] / np.maximum(commune_values["P_ACT1564"], 1)
-    ratio = 2.0 + sigmoid(1.7 * col["qpv_ratio"])  # 2 to 3 times the commune's rate
+    ratio = 2.0 + sigmoid(1.7 * col["qpv_ratio"])  # 2 to 3 times the commune's rate, below 38–45 %
+    ceiling = 0.38 + 0.07 * sigmoid(col["unemp"])
     unit = Units(
         year=QPV_YEAR,
         codes=codes,
@@ -149,7 +166,7 @@ def qpv_units(
         prof=prof,
         eff=eff,
         jitter=year_jitter(seed, codes, QPV_YEAR),
-        overrides={"unemployment": np.minimum(ratio * weighted(commune_unemp), 0.5)},
+        overrides={"unemployment": np.minimum(ratio * weighted(commune_unemp), ceiling)},
     )
     return unit, portions
 
@@ -208,18 +225,18 @@ def write_extras(out_dir: Path, unit: Units, values: dict[str, np.ndarray]) -> t
         "cog": QPV_COG,
         "year_column": "annee",
         "indicators": [
-            indicator("medecins_generalistes", "qpv_nb_medecins", "Médecins généralistes dans le quartier", "sante",
-                      "médecins", "Nombre de médecins généralistes exerçant dans le quartier (fictif)."),
-            indicator("pharmacies", "qpv_nb_pharmacies", "Pharmacies dans le quartier", "sante", "pharmacies",
+            indicator("medecins_generalistes", "qpv_nb_medecins", "Médecins généralistes dans le quartier", "santé",
+                      "équipements", "Nombre de médecins généralistes exerçant dans le quartier (fictif)."),
+            indicator("pharmacies", "qpv_nb_pharmacies", "Pharmacies dans le quartier", "santé", "équipements",
                       "Nombre de pharmacies situées dans le quartier (fictif)."),
             indicator("equipements_sportifs", "qpv_nb_equipements_sportifs", "Équipements sportifs dans le quartier",
-                      "sport_culture", "équipements", "Nombre d'équipements sportifs (terrains, salles, piscines) du quartier (fictif)."),
+                      "sport-culture", "équipements", "Nombre d'équipements sportifs (terrains, salles, piscines) du quartier (fictif)."),
             indicator("equipements_culturels", "qpv_nb_equipements_culturels", "Équipements culturels dans le quartier",
-                      "sport_culture", "équipements", "Nombre d'équipements culturels (médiathèques, salles, écoles de musique) du quartier (fictif)."),
+                      "sport-culture", "équipements", "Nombre d'équipements culturels (médiathèques, salles, écoles de musique) du quartier (fictif)."),
             indicator("beneficiaires_css", "qpv_nb_beneficiaires_css", "Bénéficiaires de la complémentaire santé solidaire",
-                      "sante", "personnes", "Personnes couvertes par la complémentaire santé solidaire (CSS) (fictif)."),
+                      "santé", "personnes", "Personnes couvertes par la complémentaire santé solidaire (CSS) (fictif)."),
             indicator("population_couverte", "qpv_population_couverte", "Population couverte par l'assurance maladie",
-                      "sante", "personnes", "Personnes couvertes par le régime général de l'assurance maladie (fictif) ; "
+                      "santé", "personnes", "Personnes couvertes par le régime général de l'assurance maladie (fictif) ; "
                       "dénominateur de la part de bénéficiaires de la CSS."),
         ],
     }

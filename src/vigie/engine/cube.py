@@ -205,50 +205,69 @@ def _fragile(wh: Warehouse, target: int) -> None:
     )
 
 
-def _secondary_secrecy(wh: Warehouse, target: int, max_passes: int = 20) -> int:
-    """Where a total has exactly one secret part, the smallest other part is masked too, until none is left.
+def _secondary_secrecy(wh: Warehouse, target: int, max_rounds: int = 20) -> int:
+    """Where a published total has exactly one secret part, its smallest other part is masked too.
 
-    Parts are the members of the target COG's memberships (communes in an EPCI, EPCI in the PMA…). Only
-    additive indicators (stocks and ratios' numerators) are concerned: their totals are sums of the parts.
+    Parts are the members of the target COG's memberships (communes in an EPCI, EPCI in the PMA…). Parents are
+    handled level by level, the smallest first (EPCI before the PMA before the département), so that a mask
+    chosen for a small total also protects the wider ones instead of masking again there; rounds go on until no
+    total exposes a single secret part.
     """
+    levels = [r[0] for r in wh.query(
+        "SELECT parent_level FROM (SELECT parent_level, parent_code, count(*) AS n FROM membership "
+        "WHERE cog = ? AND child_level NOT IN ('qpv', 'iris') GROUP BY parent_level, parent_code) s "
+        "GROUP BY parent_level ORDER BY avg(n), parent_level", (target,))]
     masked = 0
-    for _ in range(max_passes):
-        wh.execute("DROP TABLE IF EXISTS _vigie_mask")
-        wh.execute(
-            "CREATE TEMP TABLE _vigie_mask AS "
-            "WITH parts AS ("
-            "  SELECT c.indicator, c.year, m.parent_level, m.parent_code, c.level, c.code, c.status, c.numerator"
-            "  FROM cube c JOIN membership m ON m.cog = c.cog AND m.child_level = c.level AND m.child_code = c.code"
-            "  JOIN _vigie_defs d ON d.id = c.indicator AND d.min_count IS NOT NULL"
-            "  WHERE c.cog = ? AND m.child_level NOT IN ('qpv', 'iris')),"
-            " exposed AS ("
-            "  SELECT p.indicator, p.year, p.parent_level, p.parent_code FROM parts p"
-            "  JOIN cube t ON t.cog = ? AND t.indicator = p.indicator AND t.year = p.year"
-            "       AND t.level = p.parent_level AND t.code = p.parent_code AND t.status <> 'secret'"
-            "  GROUP BY p.indicator, p.year, p.parent_level, p.parent_code"
-            "  HAVING count(CASE WHEN p.status = 'secret' THEN 1 END) = 1"
-            "     AND count(CASE WHEN p.status <> 'secret' THEN 1 END) >= 1),"
-            " ranked AS ("
-            "  SELECT p.indicator, p.year, p.level, p.code, row_number() OVER ("
-            "     PARTITION BY p.indicator, p.year, p.parent_level, p.parent_code"
-            "     ORDER BY p.numerator NULLS FIRST, p.code) AS rn"
-            "  FROM parts p JOIN exposed e ON e.indicator = p.indicator AND e.year = p.year"
-            "       AND e.parent_level = p.parent_level AND e.parent_code = p.parent_code"
-            "  WHERE p.status <> 'secret') "
-            "SELECT DISTINCT indicator, year, level, code FROM ranked WHERE rn = 1",
-            (target, target),
-        )
-        n = int(wh.query("SELECT count(*) FROM _vigie_mask")[0][0])
-        if not n:
+    for _ in range(max_rounds):
+        changed = 0
+        for level in levels:
+            while True:
+                n = _mask_exposed(wh, target, level)
+                if not n:
+                    break
+                changed += n
+        masked += changed
+        if not changed:
             break
+    wh.execute("DROP TABLE IF EXISTS _vigie_mask")
+    return masked
+
+
+def _mask_exposed(wh: Warehouse, target: int, parent_level: str) -> int:
+    """One pass over the totals of one level (disjoint or not, each total masks at most one more part)."""
+    wh.execute("DROP TABLE IF EXISTS _vigie_mask")
+    wh.execute(
+        "CREATE TEMP TABLE _vigie_mask AS "
+        "WITH parts AS ("
+        "  SELECT c.indicator, c.year, m.parent_code, c.level, c.code, c.status, c.numerator"
+        "  FROM cube c JOIN membership m ON m.cog = c.cog AND m.child_level = c.level AND m.child_code = c.code"
+        "  JOIN _vigie_defs d ON d.id = c.indicator AND d.min_count IS NOT NULL"
+        "  WHERE c.cog = ? AND m.parent_level = ? AND m.child_level NOT IN ('qpv', 'iris')),"
+        # A total is split by the level of its parts: the PMA = its communes, and the PMA = its EPCI.
+        " exposed AS ("
+        "  SELECT p.indicator, p.year, p.parent_code, p.level FROM parts p"
+        "  JOIN cube t ON t.cog = ? AND t.indicator = p.indicator AND t.year = p.year"
+        "       AND t.level = ? AND t.code = p.parent_code AND t.status <> 'secret'"
+        "  GROUP BY p.indicator, p.year, p.parent_code, p.level"
+        "  HAVING count(CASE WHEN p.status = 'secret' THEN 1 END) = 1"
+        "     AND count(CASE WHEN p.status <> 'secret' THEN 1 END) >= 1),"
+        " ranked AS ("
+        "  SELECT p.indicator, p.year, p.level, p.code, row_number() OVER ("
+        "     PARTITION BY p.indicator, p.year, p.parent_code, p.level ORDER BY p.numerator NULLS FIRST, p.code) AS rn"
+        "  FROM parts p JOIN exposed e ON e.indicator = p.indicator AND e.year = p.year"
+        "       AND e.parent_code = p.parent_code AND e.level = p.level"
+        "  WHERE p.status <> 'secret') "
+        "SELECT DISTINCT indicator, year, level, code FROM ranked WHERE rn = 1",
+        (target, parent_level, target, parent_level),
+    )
+    n = int(wh.query("SELECT count(*) FROM _vigie_mask")[0][0])
+    if n:
         wh.execute(
             "UPDATE cube SET status = 'secret' WHERE cog = ? AND EXISTS (SELECT 1 FROM _vigie_mask k "
             "WHERE k.indicator = cube.indicator AND k.year = cube.year AND k.level = cube.level AND k.code = cube.code)",
             (target,),
         )
-        masked += n
-    wh.execute("DROP TABLE IF EXISTS _vigie_mask")
-    return masked
+    return n
 
 
 def _secret_count(wh: Warehouse, target: int) -> int:

@@ -58,12 +58,21 @@ class PostgresWarehouse(Warehouse):
             geoms = shapely.set_srid(staged[col].to_numpy(), srid)
             staged[col] = shapely.to_wkb(geoms, hex=True, include_srid=True)
         cols = list(staged.columns)
+        for col in self._integer_columns(table) & set(cols):
+            if staged[col].dtype.kind == "f":  # pandas turns integer columns with gaps into floats: COPY wants 5, not 5.0
+                staged[col] = staged[col].astype("Int64")
         staged = staged.astype(object).where(staged.notna(), None)
         with self.con.cursor() as cur:
             with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
                 for row in staged.itertuples(index=False, name=None):
                     copy.write_row(row)
         return len(staged)
+
+    def _integer_columns(self, table: str) -> set[str]:
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+            "AND data_type IN ('integer', 'bigint', 'smallint')", (table,)).fetchall()
+        return {r[0] for r in rows}
 
     def _begin(self) -> None:
         self.con.execute("BEGIN")
