@@ -5,7 +5,7 @@ its own cluster the first time a test asks for `pg_server`: `initdb` in a tempor
 127.0.0.1 only (Unix socket in that directory), trust authentication, `fsync=off`. A template database holds
 the PostGIS extension, so that `pg_url` gives every test a fresh database copied from it in a few tens of
 milliseconds. The cluster is stopped and its directory removed at the end of the session, also when the
-session fails (fixture finaliser, plus an `atexit` fallback).
+session fails (fixture finaliser, plus `atexit` and SIGTERM fallbacks).
 
 The binaries come from the Debian packages `postgresql` and `postgresql-15-postgis-3` (installed by
 `make test-deps`); when they are missing the tests FAIL, they are not skipped, so that CI cannot silently
@@ -22,6 +22,7 @@ import atexit
 import itertools
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -173,6 +174,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop_on_sigterm(cluster: PgCluster) -> None:
+    """A CI timeout sends SIGTERM, which skips atexit: stop the cluster first, then die as asked."""
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def handler(signum, _frame):
+        cluster.stop()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: atexit and the fixture finaliser remain
+        pass
+
+
 def start_cluster() -> PgCluster:
     """initdb + pg_ctl start on a free loopback port + PostGIS template. Fails the tests with a French message."""
     _check_binaries()
@@ -181,6 +198,7 @@ def start_cluster() -> PgCluster:
     root = Path(tempfile.mkdtemp(prefix="vigie-pg-", dir=_temp_base(as_root)))
     cluster = PgCluster(root=root, as_root=as_root)
     atexit.register(cluster.stop)
+    _stop_on_sigterm(cluster)
     try:
         if as_root:
             shutil.chown(root, PG_USER, PG_USER)

@@ -14,7 +14,8 @@ Communes of the départements the file covers get 0 when they have no site.
 
 Options: `layer` (default "friches"), `label`, `year` (default: year of the latest `site_actu_date`), `cog`
 (default: latest commune COG), `crs`, `axis_order` (CSV WKT in a geographic CRS: auto, lonlat, latlon),
-`layer_name`, `simplify`, `encoding`.
+`layer_name`, `simplify`, `encoding`, `fill_zeros` (`departement`, the default, or `none` for an inventory that
+does not cover whole départements: values only for the communes that have sites).
 """
 
 from __future__ import annotations
@@ -101,12 +102,16 @@ class FrichesImporter(Importer):
         super().__init__(path, **options)
         self.layer = str(self.options.get("layer") or "friches").strip()
         self.cog: int | None = None
+        self.year: int | None = None
 
     def prepare(self, wh: Warehouse) -> None:
         self.cog = as_int(self.options.get("cog"), "cog") or latest_cog(wh, "commune", self.path.name)
 
     def dataset(self) -> str:
         return f"friches:{self.layer}"
+
+    def vintage(self) -> str | None:
+        return self.options.get("vintage") or (f"inventaire des friches, état {self.year}" if self.year else None)
 
     def read(self, wh: Warehouse, report: Reporter) -> Batch:
         if self.cog is None:
@@ -137,7 +142,7 @@ class FrichesImporter(Importer):
         frame["_commune"] = resolve_commune_codes(wh, frame, "_commune", cog, file, warn=self.warn,
                                                   field=columns["comm_insee"], geom=geom, what=what)
         frame["_surface"] = self._surfaces(frame, geom, what)
-        year = self._year(frame, what)
+        year = self.year = self._year(frame, what)
         self._check_location(wh, frame, geom, cog)
         check_not_owned_elsewhere(wh, "layer", "t.id = ?", (self.layer,), self.dataset(), file, f"la couche « {self.layer} »")
 
@@ -165,15 +170,15 @@ class FrichesImporter(Importer):
         crs = self.options.get("crs") or f"EPSG:{WGS84}"
         lines = frame["_line"].to_numpy()
         if "geompoint" in frame.columns:
-            points = self._wkt(frame, "geompoint", required=True)
-            points = self._axis_order(points, crs, "geompoint")
+            raw_points = self._wkt(frame, "geompoint", required=True)
+            points = self._axis_order(raw_points, crs, "geompoint")
             geom = prepare_geometries(points, crs, lines, file, expected="point", warn=self.warn, field="geompoint",
                                       what="ligne")
             if "geomsurf" in frame.columns:
                 surfaces = self._wkt(frame, "geomsurf", required=False)
                 filled = np.array([g is not None for g in surfaces], dtype=bool)
                 if filled.any():
-                    swapped = self._axis_order(surfaces[filled], crs, "geomsurf", reference=points[filled])
+                    swapped = self._axis_order(surfaces[filled], crs, "geomsurf", reference=raw_points[filled])
                     geom = geom.copy()
                     geom[filled] = prepare_geometries(swapped, crs, lines[filled], file, expected="polygon",
                                                       warn=self.warn, field="geomsurf", what="ligne")
@@ -313,7 +318,7 @@ class FrichesImporter(Importer):
         by_code = dict(zip(contours["code"], contours.geometry.to_numpy()))
         outside = [
             str(line) for g, code, line in zip(geom, frame["_commune"], frame["_line"])
-            if code in by_code and not by_code[code].buffer(50).intersects(shapely.point_on_surface(g))
+            if code in by_code and by_code[code].distance(shapely.point_on_surface(g)) > 50
         ]
         if outside:
             self.warn(f"{self.path.name} : {len(outside)} site(s) situé(s) à plus de 50 m de leur commune (comm_insee) : "
@@ -321,12 +326,19 @@ class FrichesImporter(Importer):
 
     # ------------------------------------------------------------------------------------------ values
     def _values(self, wh: Warehouse, frame: pd.DataFrame, year: int, cog: int) -> pd.DataFrame:
-        """Commune stocks; every commune of the départements the file covers gets a value (0 without site)."""
+        """Commune stocks; every commune of the départements the file covers gets a value (0 without site), unless
+        option `fill_zeros=none` (a local inventory that does not cover whole départements)."""
         departements = {_departement(c) for c in frame["_commune"]}
-        communes = sorted(
-            r[0] for r in wh.query("SELECT code FROM territory WHERE level = 'commune' AND cog = ?", (cog,))
-            if _departement(r[0]) in departements
-        )
+        fill = str(self.options.get("fill_zeros") or "departement").strip().lower()
+        if fill not in ("departement", "none"):
+            raise ImportValidationError(self.path.name, f"option « fill_zeros » invalide : « {fill} » (departement ou none).")
+        if fill == "none":
+            communes = sorted(set(frame["_commune"]))
+        else:
+            communes = sorted(
+                r[0] for r in wh.query("SELECT code FROM territory WHERE level = 'commune' AND cog = ?", (cog,))
+                if _departement(r[0]) in departements
+            )
         current = frame[frame["_status"] != RECONVERTED]
         series = {"nb_friches": current.groupby("_commune").size().astype(float)}
         for status, (id_, _) in STATUS_INDICATORS.items():
@@ -337,8 +349,9 @@ class FrichesImporter(Importer):
             values = values.reindex(communes).fillna(0.0)
             rows.append(pd.DataFrame({"indicator": id_, "level": "commune", "code": communes, "year": year, "cog": cog,
                                       "value": values.to_numpy(), "status": "ok"}))
-        self.warn(f"{len(frame)} friches dans {frame['_commune'].nunique()} communes ; valeurs communales (0 sans friche) "
-                  f"pour les {len(communes)} communes des départements {', '.join(sorted(departements))}, "
+        scope = ("des communes qui en ont" if fill == "none" else
+                 f"des {len(communes)} communes des départements {', '.join(sorted(departements))} (0 sans friche)")
+        self.warn(f"{len(frame)} friches dans {frame['_commune'].nunique()} communes ; valeurs communales {scope}, "
                   f"année {year}, COG {cog} ; surface en hectares.")
         return pd.concat(rows, ignore_index=True)
 

@@ -185,20 +185,14 @@ class QpvImporter(Importer):
                     )
 
     def _check_owner(self, wh: Warehouse, cog: int) -> None:
-        for table, where in (("territory", "t.level = 'qpv' AND t.cog = ?"),
-                             ("membership", "t.child_level = 'qpv' AND t.cog = ?")):
-            check_not_owned_elsewhere(wh, table, where, (cog,), self.dataset(), self.path.name,
-                                      f"des QPV au COG {cog} ({table})")
+        """QPV contours written by another import would clash (territories and memberships are shared rows)."""
+        check_not_owned_elsewhere(wh, "territory_geometry", "t.level = 'qpv' AND t.cog = ?", (cog,), self.dataset(),
+                                  self.path.name, f"des contours de QPV au COG {cog}")
 
     # ------------------------------------------------------------------------------------------ weights
     def _memberships(self, wh: Warehouse, frame, communes, geom, cog: int) -> pd.DataFrame:
         """QPV → commune rows; weights = share of the QPV's area in each commune, else equal shares."""
-        contours = {}
-        if geom is not None:
-            known = wh.territory_geometries("commune", cog) if wh.query(
-                "SELECT 1 FROM territory_geometry WHERE level = 'commune' AND cog = ? LIMIT 1", (cog,)) else None
-            if known is not None:
-                contours = dict(zip(known["code"], known.geometry.to_numpy()))
+        contours, contour_cog = self._commune_contours(wh, cog) if geom is not None else ({}, None)
         rows, by_area, equal, outside = [], [], [], []
         for i, (code, codes) in enumerate(zip(frame["_code"], communes)):
             weights = None
@@ -222,15 +216,39 @@ class QpvImporter(Importer):
         if n_multi:
             parts = []
             if by_area:
+                borrowed = (f"du COG {contour_cog}, pour des communes identiques au COG {cog}"
+                            if contour_cog != cog else "de l'entrepôt")
                 parts.append(f"{len(by_area)} au prorata de la surface du QPV dans chaque commune (contours communaux "
-                             "de l'entrepôt)")
+                             f"{borrowed})")
             if equal:
                 parts.append(f"{len(equal)} à parts égales, faute de contours "
                              + ("communaux dans l'entrepôt" if geom is not None else "dans le fichier")
                              + f" ({', '.join(equal[:5])}{'…' if len(equal) > 5 else ''})")
-            self.warn(f"COG {cog} : {n_multi} QPV s'étendent sur plusieurs communes ; poids des appartenances QPV → "
+            spread = "s'étend" if n_multi == 1 else "s'étendent"
+            self.warn(f"COG {cog} : {n_multi} QPV {spread} sur plusieurs communes ; poids des appartenances QPV → "
                       f"commune : {' ; '.join(parts)}.")
         if outside:
             self.warn(f"COG {cog} : QPV dont une part notable de la surface est hors des communes listées : "
                       f"{', '.join(outside)}.")
         return pd.DataFrame(rows, columns=MEMBERSHIP_COLUMNS)
+
+    @staticmethod
+    def _commune_contours(wh: Warehouse, cog: int) -> tuple[dict, int | None]:
+        """Commune contours for area weights at `cog`: those of `cog`, else those of the nearest vintage that has
+        contours, restricted to the communes that exist at both vintages and no passage row changes in between."""
+        with_contours = [int(r[0]) for r in wh.query(
+            "SELECT DISTINCT cog FROM territory_geometry WHERE level = 'commune' ORDER BY cog")]
+        if not with_contours:
+            return {}, None
+        other = cog if cog in with_contours else min(with_contours, key=lambda c: (abs(c - cog), -c))
+        frame = wh.territory_geometries("commune", other)
+        contours = dict(zip(frame["code"], frame.geometry.to_numpy()))
+        if other == cog:
+            return contours, cog
+        low, high = min(cog, other), max(cog, other)
+        changed = set()
+        for a, b in wh.query("SELECT code_from, code_to FROM passage WHERE cog_from >= ? AND cog_to <= ? "
+                             "AND code_from <> code_to", (low, high)):
+            changed |= {a, b}
+        stable = (known_codes(wh, "commune", cog) & set(contours)) - changed
+        return {c: g for c, g in contours.items() if c in stable}, other

@@ -256,6 +256,8 @@ class Warehouse(ABC):
             params += codes
         if years is not None:
             years = list(years)
+            if not years:
+                return pd.DataFrame(columns=["level", "code", "year", "cog", "value", "status", "source_id", "synthetic"])
             where.append("v.year IN (" + ", ".join("?" * len(years)) + ")")
             params += years
         if cog is not None:
