@@ -90,3 +90,33 @@ class CustomTerritoriesImporter(Importer):
         batch.add("membership", pd.DataFrame(memberships, columns=MEMBERSHIP_COLUMNS).drop_duplicates(
             ["cog", "child_level", "child_code", "parent_level", "parent_code"]))
         return batch
+
+
+class CustomContoursImporter(Importer):
+    """Contours of the custom territories of a configuration file, dissolved from their communes' contours."""
+
+    kind = "contours-territoires"
+    title = "Contours des territoires personnalisés (union des communes)"
+    producer = "Vigie, d'après les contours des communes"
+    licence = "Licence Ouverte / Etalab 2.0"
+
+    def dataset(self) -> str:
+        return f"contours-territoires:{self.path.stem}"
+
+    def read(self, wh: Warehouse, report: Reporter) -> Batch:
+        from vigie.sources.contours import dissolve_contours
+
+        config = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+        levels = sorted({str(e.get("niveau")) for e in config.get("territoires", [])})
+        with_contours = [int(r[0]) for r in wh.query(
+            "SELECT DISTINCT cog FROM territory_geometry WHERE level = 'commune' ORDER BY cog")]
+        if not with_contours:
+            raise ImportValidationError(self.path.name, "aucun contour de commune dans l'entrepôt : importez-les d'abord.")
+        batch = Batch()
+        for cog in with_contours:
+            for level in levels:
+                frame = dissolve_contours(wh, level, cog)
+                for code in frame.attrs.get("incomplete", []):
+                    self.warn(f"{level} {code} (COG {cog}) : contour non calculé, une commune n'a pas de contour.")
+                batch.add("territory_geometry", frame)
+        return batch

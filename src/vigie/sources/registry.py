@@ -22,6 +22,7 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "couche": ("vigie.sources.layer", "LayerImporter", "Couche géographique de points ou polygones (GeoJSON, GeoPackage, Shapefile)"),
     "csv": ("vigie.sources.generic_csv", "GenericCsvImporter", "CSV quelconque décrit par un fichier de correspondance YAML"),
     "territoires": ("vigie.sources.custom_territories", "CustomTerritoriesImporter", "Territoires personnalisés déclarés comme unions (PMA, SCoT, PETR…)"),
+    "contours-territoires": ("vigie.sources.custom_territories", "CustomContoursImporter", "Contours des territoires personnalisés, par union des contours des communes"),
 }
 
 
