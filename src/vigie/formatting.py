@@ -27,6 +27,14 @@ def percent(value: float | None, decimals: int = 1) -> str:
     return f"{number(value, decimals)}\u00a0%"
 
 
+def signed_percent(value: float | None, decimals: int = 1) -> str:
+    """A change in percent, always signed: `1.23` → `+1,2 %`, `-0.8` → `−0,8 %` (true minus sign)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    sign = "+" if value > 0 else ("−" if value < 0 else "")
+    return f"{sign}{percent(abs(value), decimals)}"
+
+
 def points(value: float | None, decimals: int = 1) -> str:
     """A difference of rates: `1.2` → `+1,2 pt`."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

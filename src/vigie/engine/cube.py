@@ -168,7 +168,7 @@ def _cube(wh: Warehouse, target: int) -> None:
         "         d2.value AS den, d2.srank AS den_rank, d2.synthetic AS den_synthetic, d.factor"
         "  FROM _vigie_defs d JOIN _vigie_agg n ON n.var = d.input"
         "  LEFT JOIN den_year y ON y.id = d.id AND y.level = n.level AND y.year = n.year"
-        "  LEFT JOIN _vigie_agg d2 ON d.kind = 'ratio' AND d2.var = d.denominator AND d2.level = n.level"
+        "  LEFT JOIN _vigie_agg d2 ON d2.var = d.denominator AND d2.level = n.level"
         "       AND d2.code = n.code AND d2.year = y.den_year) "
         "SELECT id, level, code, year, ?,"
         "  CASE WHEN final_rank >= 2 THEN NULL WHEN kind = 'ratio' THEN num / den * factor ELSE num END,"

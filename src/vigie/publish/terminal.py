@@ -80,7 +80,7 @@ def show_territory(console: Console, wh: Warehouse, territory: Territory, engine
             if ev.points is not None:
                 evolution = f"{fmt.points(ev.points)} depuis {first}"
             elif ev.percent is not None:
-                evolution = f"{'+' if ev.percent > 0 else ''}{fmt.percent(ev.percent)} depuis {first}"
+                evolution = f"{fmt.signed_percent(ev.percent)} depuis {first}"
         ref_text = ""
         if reference is not None:
             ref = engine.figure(d.id, reference, year)
