@@ -43,7 +43,13 @@ def census(out: Path, year: int) -> pd.DataFrame:
         frame = read(out / pattern.format(year=year))
         frame = frame.rename(columns=lambda c: re.sub(r"^([PC])\d\d_", r"\1_", c))
         merged = frame if merged is None else merged.merge(frame.drop(columns=["REG", "DEP", "LIBGEO"]), on="CODGEO", validate="1:1")
+    if "P_POP" not in merged.columns:
+        # Years whose population comes from a real file: the age groups must add up to it.
+        merged["P_POP"] = merged[[f"P_POP{a}" for a in AGE_GROUPS]].sum(axis=1)
     return merged.set_index("CODGEO")
+
+
+AGE_GROUPS = ["0014", "1529", "3044", "4559", "6074", "75P"]
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +111,10 @@ def test_insee_layout_header_and_numbers(generated, real, year):
         lines = text.split("\n")
         assert lines[-1] == "" and "\r" not in text
         header = lines[0].split(";")
-        variables = [s for s in stems if not (year == 2021 and s in sc.REAL_HOUSING_2021)]
+        variables = sc.theme_stems(theme, year)
+        assert set(stems) - set(variables) == (
+            {"P_POP"} if theme == "evol-struct-pop" and year in sc.REAL_POPULATION_YEARS
+            else set(sc.REAL_HOUSING_2021) if theme == "logement" and year == 2021 else set())
         assert header == ["CODGEO", "REG", "DEP", "LIBGEO"] + [f"{s[0]}{yy}_{s[2:]}" for s in variables]
         rows = [line.split(";") for line in lines[1:-1]]
         assert [r[0] for r in rows] == codes
@@ -367,7 +376,8 @@ def test_same_seed_same_bytes_other_seed_same_totals(generated, tmp_path):
     other = sc.census_values(units)
     a = read(out / "base-cc-evol-struct-pop-2021.CSV")
     assert a["CODGEO"].tolist() == units.codes
-    assert (a["P21_POP"].to_numpy() == other["P_POP"]).all()
+    assert "P21_POP" not in a.columns  # the real population 2021 is imported from the referential
+    assert (a[[f"P21_POP{g}" for g in AGE_GROUPS]].sum(axis=1).to_numpy() == other["P_POP"]).all()
     assert not (a["P21_POP0014"].to_numpy() == other["P_POP0014"]).all()
 
 
@@ -391,13 +401,14 @@ def test_files_go_through_the_census_importer(generated, wh):
         importer = census_module.CensusImporter(f.path, **f.import_options())
         report = run_import(wh, importer)
         assert report.rows["value"] == len(read(f.path)) * (len(read(f.path).columns) - 4)
-    lens = wh.values("p_pop", level="commune", codes=["62498"])
+    lens = wh.values("p_pop0014", level="commune", codes=["62498"])
+    expected_0014 = float(pop.loc[pop["CODGEO"] == "62498", "P21_POP0014"].item())
     assert [(r.code, int(r.year), int(r.cog), r.value, bool(r.synthetic)) for r in lens.itertuples()] == [
-        ("62498", 2021, 2023, 32697.0, True)]
+        ("62498", 2021, 2023, expected_0014, True)]
     cite = wh.values("p_chom1564", level="qpv", codes=["QN06224M"])
     expected = float(qpv_file.loc[qpv_file["CODGEO"] == "QN06224M", "P21_CHOM1564"].item())
     assert [(int(r.year), int(r.cog), r.value, bool(r.synthetic)) for r in cite.itertuples()] == [(2021, 2024, expected, True)]
-    assert wh.indicator("p_pop")["theme"] == "démographie"
+    assert wh.indicator("p_pop0014")["theme"] == "démographie"
 
 
 def test_qpv_extras_go_through_the_generic_csv_importer(generated, wh):

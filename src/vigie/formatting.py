@@ -31,6 +31,7 @@ def signed_percent(value: float | None, decimals: int = 1) -> str:
     """A change in percent, always signed: `1.23` → `+1,2 %`, `-0.8` → `−0,8 %` (true minus sign)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    value = round(value, decimals) + 0.0
     sign = "+" if value > 0 else ("−" if value < 0 else "")
     return f"{sign}{percent(abs(value), decimals)}"
 
@@ -39,8 +40,9 @@ def points(value: float | None, decimals: int = 1) -> str:
     """A difference of rates: `1.2` → `+1,2 pt`."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    value = round(value, decimals) + 0.0  # no "−0,0 pt"
     sign = "+" if value > 0 else ("−" if value < 0 else "")
-    unit = "pt" if abs(round(value, decimals)) < 2 else "pts"
+    unit = "pt" if abs(value) < 2 else "pts"
     return f"{sign}{number(abs(value), decimals)}\u00a0{unit}"
 
 

@@ -662,8 +662,15 @@ def write_base(path: Path, u: Units, values: dict[str, np.ndarray], stems: list[
             writer.writerow([code, u.reg[i], u.dep[i], u.names[i]] + [str(int(c[i])) for c in columns])
 
 
+# Census populations that real files of the demo give (RP 2012 file; legal population 2021 = P21_POP): the
+# synthetic files leave them out so that the real, non-synthetic figure is the one in the warehouse.
+REAL_POPULATION_YEARS = {2012, 2021}
+
+
 def theme_stems(theme: str, year: int) -> list[str]:
     stems = THEMES[theme][1]
     if theme == "logement" and year == 2021:
         return [s for s in stems if s not in REAL_HOUSING_2021]
+    if theme == "evol-struct-pop" and year in REAL_POPULATION_YEARS:
+        return [s for s in stems if s != "P_POP"]
     return stems

@@ -71,6 +71,8 @@ def show_territory(console: Console, wh: Warehouse, territory: Territory, engine
         rows = engine.values(d.id, territory.level, [territory.code])
         if rows.empty:
             continue
+        shown = rows[rows["status"].isin(["ok", "fragile"])]
+        rows = shown if len(shown) else rows  # the latest year with a figure, else say why there is none
         last = rows.iloc[-1]
         year = int(last["year"])
         evolution = ""

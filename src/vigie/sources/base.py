@@ -20,6 +20,7 @@ import pandas as pd
 
 from vigie.errors import ImportValidationError
 from vigie.progress import Reporter, Silent
+from vigie.sources.options import as_bool
 from vigie.warehouse import Warehouse
 from vigie.warehouse.schema import SOURCED_TABLES, STATUSES
 
@@ -156,7 +157,7 @@ def run_import(
                 sha,
                 datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0),
                 batch.rows(),
-                bool(importer.synthetic or importer.options.get("synthetic")),
+                bool(importer.synthetic or as_bool(importer.options.get("synthetic", False))),
             ),
         )
         written: dict[str, int] = {}

@@ -27,7 +27,7 @@ import pandas as pd
 from vigie.errors import ImportValidationError
 from vigie.progress import Reporter
 from vigie.sources.base import Batch, Importer
-from vigie.sources.iris import check_territory_codes, iris_territories
+from vigie.sources.iris import check_overlap, check_territory_codes, iris_territories
 from vigie.sources.readers import SEPARATORS, decode, parse_numbers, read_csv
 from vigie.warehouse import Warehouse
 
@@ -67,15 +67,6 @@ def option_int(value: Any, name: str, file: str) -> int:
     raise ImportValidationError(file, f"option « {name} » : « {value} » n'est pas un nombre entier.")
 
 
-def option_list(value: Any) -> list[str]:
-    """A list option given as a YAML list or as "a,b,c" text; items are stripped strings."""
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple, set)):
-        return [str(v).strip() for v in value]
-    return [v.strip() for v in str(value).split(",") if v.strip()]
-
-
 def first_line(path: Path, limit: int = 1 << 16) -> str:
     """The header line of a text file, decoded leniently (UTF-8, else Latin-1), without reading the whole file."""
     try:
@@ -96,7 +87,7 @@ def split_header(line: str, separator: str) -> list[str]:
     return [h.strip() for h in next(csv.reader([line], delimiter=separator))] if line else []
 
 
-def check_separator(path: Path, line: str, separator: str, expected: Iterable[str], kind_label: str) -> None:
+def check_separator(path: Path, line: str, separator: str, expected: Iterable[str]) -> None:
     """Name a wrong separator clearly: the header, split on another separator, would hold the expected columns."""
     if separator in line:
         return
@@ -221,6 +212,9 @@ def normalise_markers(series: pd.Series, missing: Iterable[str] = (), secret: It
     return out
 
 
+STATUS_NAMES = ("ok", "secret", "missing", "fragile")
+
+
 def parse_table_numbers(
     frame: pd.DataFrame,
     columns: Sequence[str],
@@ -230,14 +224,15 @@ def parse_table_numbers(
     missing: Iterable[str] = (),
     secret: Iterable[str] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Values and statuses of several columns, as (rows × columns) arrays.
+    """Values and status codes of several columns, as (rows × columns) arrays.
 
-    Columns made only of plain numbers take a fast path (one C-level conversion); any other column goes
-    through `readers.parse_numbers`, which knows the secrecy/missing markers and names the first bad cell.
+    Status codes index `STATUS_NAMES` (0 ok, 1 secret, 2 missing). Columns made only of plain numbers take a
+    fast path (one C-level conversion); any other column goes through `readers.parse_numbers`, which knows
+    the secrecy/missing markers and names the first bad cell.
     """
     missing, secret = list(missing), list(secret)
     values = np.empty((len(frame), len(columns)), dtype=np.float64)
-    status = np.full((len(frame), len(columns)), "ok", dtype=object)
+    status = np.zeros((len(frame), len(columns)), dtype=np.int8)
     for j, column in enumerate(columns):
         raw = frame[column]
         if missing or secret:
@@ -252,14 +247,24 @@ def parse_table_numbers(
             continue
         sub = pd.DataFrame({column: arr, "_line": frame["_line"].to_numpy()}, index=frame.index)
         v, s = parse_numbers(sub, column, file, decimal_comma=decimal_comma)
-        if not np.isfinite(v[s == "ok"]).all():
-            bad = np.flatnonzero((s == "ok") & ~np.isfinite(v))[0]
+        ok = s == "ok"
+        if not np.isfinite(v[ok]).all():
+            bad = int(np.flatnonzero(ok & ~np.isfinite(v))[0])
             raise ImportValidationError(
                 file, f"valeur non numérique « {arr[bad]} ».", line=int(frame["_line"].iloc[bad]), column=column
             )
         values[:, j] = v
-        status[:, j] = s
+        status[:, j] = np.select([s == "secret", s == "missing"], [1, 2], 0)
     return values, status
+
+
+def string_column(dictionary: Sequence[str], indices: np.ndarray) -> pd.Series:
+    """A text column made of `dictionary[indices]`, without a Python object per row.
+
+    Kept as `object` dtype on purpose: pandas 3 would infer its Arrow-backed "str" dtype, which costs a conversion
+    here and scans about three times slower when DuckDB inserts the frame.
+    """
+    return pd.Series(np.asarray(list(dictionary), dtype=object)[np.asarray(indices, dtype=np.int64)], dtype=object)
 
 
 def _has_odd_digits(arr: np.ndarray) -> bool:
@@ -332,6 +337,12 @@ def _builtin_labels() -> dict[str, str]:
         "RETR1564": "Retraités ou préretraités de 15 à 64 ans", "EMPLT": "Emplois au lieu de travail",
         "EMPLT_SAL": "Emplois salariés au lieu de travail", "EMPLT_NSAL": "Emplois non salariés au lieu de travail",
         "NSCOL15P": "Population non scolarisée de 15 ans ou plus",
+        "ACTOCC15P": "Actifs occupés de 15 ans ou plus", "ACT15P": "Actifs de 15 ans ou plus",
+        "CHOM15P": "Chômeurs de 15 ans ou plus",
+        "EMPLT_AGRI": "Emplois au lieu de travail : agriculture", "EMPLT_INDUS": "Emplois au lieu de travail : industrie",
+        "EMPLT_CONST": "Emplois au lieu de travail : construction",
+        "EMPLT_CTS": "Emplois au lieu de travail : commerce, transports, services divers",
+        "EMPLT_APESAS": "Emplois au lieu de travail : administration publique, enseignement, santé, action sociale",
     }
     for code, text in _AGES.items():
         labels.setdefault(f"POP{code}", f"Population {text}")
@@ -387,43 +398,35 @@ def census_year(yy: int) -> int:
     return 1900 + yy if yy >= 60 else 2000 + yy
 
 
-def unit_of(theme: str, name: str) -> str:
-    """Unit of a census count: by theme, refined by the few variable families that count something else."""
+def unit_of(name: str) -> str:
+    """Unit of a census count, from the variable (name without prefix and year), whatever the file's theme."""
     if name.startswith("NBPI"):
         return "pièces"
     if name.startswith("ANEM"):
         return "années"
     if name.startswith(("PMEN", "NPER", "POP", "PHORMEN")) or re.match(r"^[HF]\d", name):
         return "personnes"
+    theme = variable_theme(name)
     if theme == "logement":
-        if name.startswith("MEN") or name.startswith(("RP_VOIT", "RP_GARL")):
-            return "ménages"
-        return "logements"
+        return "ménages" if name.startswith(("RP_VOIT", "RP_GARL")) else "logements"
     if theme == "ménages":
-        if name.startswith(("FAM", "COUP")) or name.startswith("NE24F"):
-            return "familles"
-        return "ménages" if name.startswith("MEN") else "personnes"
+        return "familles" if name.startswith(("FAM", "COUP", "NE24")) else "ménages"
     if theme == "économie-emploi":
         return "emplois" if ("EMPL" in name or re.search(r"LT(_|$)", name)) else "personnes"
     return "personnes"
 
 
-def theme_from_variables(variables: Sequence[Variable]) -> str:
-    """The theme of a file whose name does not say it, guessed from its variables."""
-    votes = {"logement": 0, "économie-emploi": 0, "ménages": 0, "éducation": 0, "démographie": 0}
-    for v in variables:
-        n = v.name
-        if n.startswith(("LOG", "RP", "RSEC", "MAISON", "APPART", "NBPI", "ANEM")):
-            votes["logement"] += 1
-        elif n.startswith(("ACT", "CHOM", "INACT", "EMPL", "ETUD", "RETR")) or "LT" in n:
-            votes["économie-emploi"] += 1
-        elif n.startswith(("MEN", "FAM", "COUP", "NE24")):
-            votes["ménages"] += 1
-        elif "SCOL" in n or "DIPL" in n:
-            votes["éducation"] += 1
-        else:
-            votes["démographie"] += 1
-    return max(votes, key=lambda k: votes[k])
+def variable_theme(name: str) -> str:
+    """The theme of one variable (name without prefix and year), for files that mix themes (e.g. QPV files)."""
+    if "SCOL" in name or "DIPL" in name or name in {"POP0205", "POP1114", "POP1517", "POP2529", "POP30P"}:
+        return "éducation"
+    if name.startswith(("MEN", "FAM", "COUP", "NE24")):
+        return "ménages"
+    if name.startswith(("ACT", "CHOM", "INACT", "EMPL", "ETUD", "RETR", "HACT", "FACT", "HCHOM", "FCHOM")) or re.search(r"LT(_|$)", name):
+        return "économie-emploi"
+    if name.startswith(("LOG", "RP", "RSEC", "MAISON", "APPART", "NBPI", "ANEM", "NPER")):
+        return "logement"
+    return "démographie"
 
 
 def read_dictionary(path: Path) -> dict[str, tuple[int, str, str]]:
@@ -530,13 +533,15 @@ class CensusImporter(Importer):
             year = int(match.group(3)) if match else None
         return f"RP {year}" if year else None
 
-    def theme(self, variables: Sequence[Variable]) -> str:
+    def theme(self) -> str | None:
+        """The option `theme`, else the theme the file name says (base-cc-logement-2021 → logement), else None:
+        each variable then gets its own theme (files that mix themes, such as QPV files)."""
         if self.options.get("theme"):
             return str(self.options["theme"])
         match = FILE_NAME.match(self.path.stem)
         if match and match.group(2).lower() in THEMES:
             return THEMES[match.group(2).lower()]
-        return theme_from_variables(variables)
+        return None
 
     # -- reading -------------------------------------------------------------------------------------------
     def read(self, wh: Warehouse, report: Reporter) -> Batch:
@@ -546,7 +551,7 @@ class CensusImporter(Importer):
         line = first_line(self.path)
         level = self.level()
         code_column = "IRIS" if level == "iris" else "CODGEO"
-        check_separator(self.path, line, separator, ["CODGEO", "IRIS"], "recensement")
+        check_separator(self.path, line, separator, ["CODGEO", "IRIS"])
         header = split_header(line, separator)
         if line and "CODGEO" not in header and "IRIS" not in header:
             raise ImportValidationError(
@@ -555,6 +560,7 @@ class CensusImporter(Importer):
                 f"CODGEO ni colonne IRIS ; colonnes trouvées : {', '.join(header[:8])}{'…' if len(header) > 8 else ''}.",
                 line=1,
             )
+        dictionary = self.dictionary()  # a wrong dictionary path fails before the long read
         required = list(IRIS_HEADER) if level == "iris" else ["CODGEO"]
         frame = read_table(self.path, separator=separator, required=required, encoding=encoding,
                            kind_label="du recensement INSEE", key=[code_column])
@@ -584,15 +590,26 @@ class CensusImporter(Importer):
         values, status = parse_table_numbers(
             frame, [v.column for v in variables], file, decimal_comma=separator != ","
         )
-        batch.add("value", melt_values(frame[code_column].to_numpy(dtype=object), variables, values, status, level, cog))
-        batch.add("indicator", self._indicators(variables))
+        value = melt_values(frame[code_column].tolist(), variables, values, status, level, cog)
+        lines = dict(zip(frame[code_column], frame["_line"]))
+        columns = {(v.indicator, v.year): v.column for v in variables}
+        check_overlap(wh, value, "value", dataset=self.dataset(), file=file,
+                      locate=lambda r: (int(lines[r["code"]]), columns[(r["indicator"], int(r["year"]))]))
+        batch.add("value", value)
+        batch.add("indicator", self._indicators(variables, dictionary))
         return batch
 
-    def _indicators(self, variables: Sequence[Variable]) -> pd.DataFrame:
-        theme = self.theme(variables)
-        dictionary: dict[str, tuple[int, str, str]] = {}
-        if self.options.get("dictionary"):
-            dictionary = read_dictionary(Path(str(self.options["dictionary"])))
+    def dictionary(self) -> dict[str, tuple[int, str, str]]:
+        """Labels from the option `dictionary` (an INSEE variable dictionary), else none."""
+        if not self.options.get("dictionary"):
+            return {}
+        path = Path(str(self.options["dictionary"])).expanduser()
+        if not path.is_absolute() and not path.exists() and (self.path.parent / path).exists():
+            path = self.path.parent / path  # a dictionary next to the data file
+        return read_dictionary(path)
+
+    def _indicators(self, variables: Sequence[Variable], dictionary: dict[str, tuple[int, str, str]]) -> pd.DataFrame:
+        file_theme = self.theme()
         rows, seen = [], set()
         for v in sorted(variables, key=lambda v: -v.year):
             if v.indicator in seen:
@@ -605,33 +622,34 @@ class CensusImporter(Importer):
             else:
                 label, long = BUILTIN_LABELS.get(v.name, key), ""
             definition = f"{long or label} (recensement de la population INSEE, {exploitation} ; variable {key})."
+            theme = file_theme or variable_theme(v.name)
             rows.append({
-                "id": v.indicator, "label": label, "theme": theme, "unit": unit_of(theme, v.name), "kind": "stock",
+                "id": v.indicator, "label": label, "theme": theme, "unit": unit_of(v.name), "kind": "stock",
                 "numerator": None, "denominator": None, "factor": None, "decimals": 0,
-                "definition": definition, "secrecy": None,
+                "definition": definition, "secrecy": None, "vintage_label": "recensement {year}",
             })
         return pd.DataFrame(rows)
 
 
 def melt_values(
-    codes: np.ndarray, variables: Sequence[Variable], values: np.ndarray, status: np.ndarray, level: str, cog: int
+    codes: Sequence[str], variables: Sequence[Variable], values: np.ndarray, status: np.ndarray, level: str, cog: int
 ) -> pd.DataFrame:
-    """A (rows × variables) table as `value` rows, without a Python loop per cell."""
-    n = len(codes)
-    ids = np.array([v.indicator for v in variables], dtype=object)
+    """A (rows × variables) table as `value` rows (variable-major), without a Python loop per cell."""
+    n, m = len(codes), len(variables)
+    ids = [v.indicator for v in variables]
     years = np.array([v.year for v in variables], dtype=np.int64)
     return pd.DataFrame({
-        "indicator": np.repeat(ids, n),
-        "level": level,
-        "code": np.tile(codes, len(variables)),
+        "indicator": string_column(ids, np.repeat(np.arange(m), n)),
+        "level": string_column([level], np.zeros(n * m, dtype=np.int64)),
+        "code": string_column(list(codes), np.tile(np.arange(n), m)),
         "year": np.repeat(years, n),
-        "cog": np.int64(cog),
+        "cog": np.full(n * m, cog, dtype=np.int64),
         "value": values.T.ravel(),
-        "status": status.T.ravel(),
+        "status": string_column(STATUS_NAMES, status.T.ravel()),
     })
 
 
 __all__ = [
-    "CensusImporter", "check_separator", "first_line", "melt_values", "option_bool", "option_int", "option_list",
-    "parse_table_numbers", "read_table", "split_header", "normalise_markers",
+    "CensusImporter", "STATUS_NAMES", "check_separator", "first_line", "melt_values", "normalise_markers",
+    "option_bool", "option_int", "parse_table_numbers", "read_table", "split_header", "string_column",
 ]

@@ -1,13 +1,16 @@
-"""The territories a statistical file refers to: codes checked against the warehouse, IRIS created on the fly.
+"""What a statistical file must agree with in the warehouse: its territory codes, the IRIS it introduces, and
+the figures other sources already hold.
 
-Census and Filosofi files index values by commune, QPV or IRIS codes. Commune and QPV codes must already be in
-the warehouse at the geography vintage (COG) of the file. IRIS have no referential of their own in the demo: the
-first file that names an IRIS creates it (level `iris`, with its commune as parent, weight 1).
+Census, Filosofi and generic CSV files index values by commune, QPV, IRIS or other codes. Those codes must already
+be in the warehouse at the geography vintage (COG) of the file. IRIS have no referential of their own in the demo:
+the first file that names an IRIS creates it (level `iris`, with its commune as parent, weight 1). A figure that
+another source already wrote (same indicator, territory, year and COG) is refused rather than overwritten.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -133,3 +136,53 @@ def iris_territories(
         columns=["cog", "child_level", "child_code", "parent_level", "parent_code", "weight"],
     )
     return territory, membership
+
+
+def check_overlap(
+    wh: Warehouse,
+    frame: pd.DataFrame,
+    table: str,
+    *,
+    dataset: str,
+    file: str,
+    locate: Callable[[dict], tuple[int | None, str | None]],
+) -> None:
+    """Figures already written by ANOTHER dataset (same indicator, territory, year and COG, or period) are an error.
+
+    Two sources cannot both hold the same figure: the warehouse key forbids it, and silently keeping either one
+    would hide where a number comes from. `locate(row)` gives the (line, column) of a conflicting batch row.
+    """
+    if frame is None or frame.empty:
+        return
+    indicators = sorted(frame["indicator"].unique())
+    marks = ", ".join("?" * len(indicators))
+    time = "period" if table == "series" else "year"
+    where, params = [f"v.indicator IN ({marks})", "s.dataset <> ?"], [*indicators, dataset]
+    for column in ("level", "cog", "year") if table == "value" else ("level",):
+        levels = frame[column].unique()
+        where.append(f"v.{column} IN ({', '.join('?' * len(levels))})")
+        params += [x.item() if hasattr(x, "item") else x for x in levels]
+    keys = ["indicator", "level", "code", time] + (["cog"] if table == "value" else [])
+    existing = wh.query_df(
+        f"SELECT {', '.join('v.' + k for k in keys)}, s.file_name FROM {table} v JOIN source s ON s.id = v.source_id "
+        f"WHERE {' AND '.join(where)}",
+        params,
+    )
+    if existing.empty:
+        return
+    for k in keys:
+        existing[k] = existing[k].astype(frame[k].dtype) if k in ("year", "cog") else existing[k].astype(str)
+    both = frame[keys].astype({"indicator": str, "level": str, "code": str}).merge(existing, on=keys, how="inner")
+    if both.empty:
+        return
+    row = both.iloc[0].to_dict()
+    line, column = locate(row)
+    when = f"période {row[time]}" if table == "series" else f"{row['year']}, COG {row['cog']}"
+    raise ImportValidationError(
+        file,
+        f"la valeur de « {row['indicator']} » pour « {row['code']} » ({when}) est déjà dans l'entrepôt, importée depuis "
+        f"« {row['file_name']} » : un même chiffre ne peut venir que d'une source. Retirez l'autre source ou "
+        "donnez un autre identifiant à l'indicateur.",
+        line=line,
+        column=column,
+    )

@@ -43,7 +43,7 @@ def decode(path: Path, encoding: str = "utf-8") -> tuple[str, str]:
             raise ImportValidationError(
                 path.name,
                 f"le fichier n'est pas encodé en UTF-8 (octet 0x{raw[exc.start]:02x} au caractère {col}) ; "
-                "il semble encodé en Latin-1 : convertissez-le en UTF-8 ou relancez avec --encodage latin-1.",
+                "il semble encodé en Latin-1 : convertissez-le en UTF-8 ou relancez avec --encodage latin-1 (ou --option encoding=latin-1).",
                 line=line,
             ) from None
     try:
