@@ -7,8 +7,9 @@
    values published at other levels (QPV, IRIS, zones d'emploi…) are taken as they are;
 3. cube: stocks as summed; ratios recomputed from the summed numerator and denominator (the denominator of the
    latest year not after the numerator's); non-additive figures (medians, published rates) only where published;
-4. secrecy: primary masking of small counts, reliability flags, secondary masking so that no masked cell can be
-   recovered from a total and its other parts; masked values are then erased from the cube.
+4. secrecy: primary masking of small counts and reliability flags as the cube is written, then secondary
+   masking so that no masked cell can be recovered from a total and its other parts; masked values and counts
+   are never stored in the cube.
 No Python loop runs over territories: each step is one SQL statement over all of them.
 """
 
@@ -56,11 +57,8 @@ def build_cube(wh: Warehouse, target: int | None = None, catalogue: dict[str, In
         wh.execute("DELETE FROM cube WHERE cog = ?", (target,))
         _cube(wh, target)
         report.step("Secret statistique")
-        primary = _primary_secrecy(wh, target)
-        _fragile(wh, target)
+        primary = _secret_count(wh, target)
         secondary = _secondary_secrecy(wh, target)
-        wh.execute(
-            "UPDATE cube SET value = NULL, numerator = NULL WHERE cog = ? AND status = 'secret'", (target,))
         for table in ("_vigie_defs", "_vigie_base", "_vigie_agg"):
             wh.execute(f"DROP TABLE IF EXISTS {table}")
         rows = int(wh.query("SELECT count(*) FROM cube WHERE cog = ?", (target,))[0][0])
@@ -156,6 +154,9 @@ def _aggregates(wh: Warehouse, target: int) -> None:
 
 
 def _cube(wh: Warehouse, target: int) -> None:
+    """Insert every indicator with its final status: source statuses, denominators, primary secrecy (a count
+    strictly between 0 and the threshold), reliability (territories under the population threshold). Values
+    and counts of secret cells are not written at all."""
     wh.execute(
         "INSERT INTO cube (indicator, level, code, year, cog, value, status, numerator, denominator, members, covered, synthetic) "
         "WITH years AS (SELECT DISTINCT var, level, year FROM _vigie_agg),"
@@ -165,42 +166,29 @@ def _cube(wh: Warehouse, target: int) -> None:
         "  WHERE d.kind = 'ratio' GROUP BY d.id, ny.level, ny.year),"
         " raw AS ("
         "  SELECT d.id, d.kind, n.level, n.code, n.year, n.srank, n.members, n.covered, n.synthetic, n.value AS num,"
-        "         d2.value AS den, d2.srank AS den_rank, d2.synthetic AS den_synthetic, d.factor"
+        "         d2.value AS den, d2.srank AS den_rank, d2.synthetic AS den_synthetic, d.factor, d.min_count,"
+        "         d.fragile_below, pop.value AS population"
         "  FROM _vigie_defs d JOIN _vigie_agg n ON n.var = d.input"
         "  LEFT JOIN den_year y ON y.id = d.id AND y.level = n.level AND y.year = n.year"
         "  LEFT JOIN _vigie_agg d2 ON d2.var = d.denominator AND d2.level = n.level"
-        "       AND d2.code = n.code AND d2.year = y.den_year) "
+        "       AND d2.code = n.code AND d2.year = y.den_year"
+        "  LEFT JOIN _vigie_agg pop ON pop.var = 'p_pop' AND pop.level = n.level"
+        "       AND pop.code = n.code AND pop.year = n.year),"
+        " ranked AS ("
+        "  SELECT raw.*, greatest(srank,"
+        "        CASE WHEN kind <> 'ratio' THEN 0 WHEN den IS NULL OR den = 0 THEN greatest(coalesce(den_rank, 2), 2)"
+        "             ELSE den_rank END) AS data_rank FROM raw),"
+        " final AS ("
+        "  SELECT ranked.*, CASE"
+        "    WHEN data_rank < 2 AND min_count IS NOT NULL AND num > 0 AND num < min_count THEN 3"
+        "    WHEN data_rank = 0 AND fragile_below IS NOT NULL AND population < fragile_below THEN 1"
+        "    ELSE data_rank END AS final_rank FROM ranked) "
         "SELECT id, level, code, year, ?,"
         "  CASE WHEN final_rank >= 2 THEN NULL WHEN kind = 'ratio' THEN num / den * factor ELSE num END,"
         f"  {RANK_STATUS.format(r='final_rank')},"
         "  CASE WHEN final_rank >= 2 THEN NULL ELSE num END, CASE WHEN kind = 'ratio' THEN den END,"
         "  members, covered, synthetic OR coalesce(den_synthetic, false) "
-        "FROM (SELECT raw.*, greatest(srank,"
-        "        CASE WHEN kind <> 'ratio' THEN 0 WHEN den IS NULL OR den = 0 THEN greatest(coalesce(den_rank, 2), 2)"
-        "             ELSE den_rank END) AS final_rank FROM raw) r",
-        (target,),
-    )
-
-
-def _primary_secrecy(wh: Warehouse, target: int) -> int:
-    """Counts strictly between 0 and the indicator's threshold are secret (the count of a ratio is its numerator)."""
-    before = _secret_count(wh, target)
-    wh.execute(
-        "UPDATE cube SET status = 'secret' WHERE cog = ? AND status <> 'secret' AND EXISTS ("
-        "  SELECT 1 FROM _vigie_defs d WHERE d.id = cube.indicator AND d.min_count IS NOT NULL"
-        "  AND cube.numerator > 0 AND cube.numerator < d.min_count)",
-        (target,),
-    )
-    return _secret_count(wh, target) - before
-
-
-def _fragile(wh: Warehouse, target: int) -> None:
-    """Figures of territories under the indicator's population threshold are flagged fragile."""
-    wh.execute(
-        "UPDATE cube SET status = 'fragile' WHERE cog = ? AND status = 'ok' AND EXISTS ("
-        "  SELECT 1 FROM _vigie_defs d WHERE d.id = cube.indicator AND d.fragile_below IS NOT NULL"
-        "  AND EXISTS (SELECT 1 FROM _vigie_agg p WHERE p.var = 'p_pop' AND p.level = cube.level AND p.code = cube.code"
-        "              AND p.year = cube.year AND p.value < d.fragile_below))",
+        "FROM final",
         (target,),
     )
 
@@ -213,6 +201,8 @@ def _secondary_secrecy(wh: Warehouse, target: int, max_rounds: int = 20) -> int:
     chosen for a small total also protects the wider ones instead of masking again there; rounds go on until no
     total exposes a single secret part.
     """
+    if not wh.query("SELECT 1 FROM _vigie_defs WHERE min_count IS NOT NULL"):
+        return 0
     levels = [r[0] for r in wh.query(
         "SELECT parent_level FROM (SELECT parent_level, parent_code, count(*) AS n FROM membership "
         "WHERE cog = ? AND child_level NOT IN ('qpv', 'iris') GROUP BY parent_level, parent_code) s "
@@ -240,9 +230,9 @@ def _mask_exposed(wh: Warehouse, target: int, parent_level: str) -> int:
         "CREATE TEMP TABLE _vigie_mask AS "
         "WITH parts AS ("
         "  SELECT c.indicator, c.year, m.parent_code, c.level, c.code, c.status, c.numerator"
-        "  FROM cube c JOIN membership m ON m.cog = c.cog AND m.child_level = c.level AND m.child_code = c.code"
-        "  JOIN _vigie_defs d ON d.id = c.indicator AND d.min_count IS NOT NULL"
-        "  WHERE c.cog = ? AND m.parent_level = ? AND m.child_level NOT IN ('qpv', 'iris')),"
+        "  FROM _vigie_defs d JOIN cube c ON c.indicator = d.id"
+        "  JOIN membership m ON m.cog = c.cog AND m.child_level = c.level AND m.child_code = c.code"
+        "  WHERE d.min_count IS NOT NULL AND c.cog = ? AND m.parent_level = ? AND m.child_level NOT IN ('qpv', 'iris')),"
         # A total is split by the level of its parts: the PMA = its communes, and the PMA = its EPCI.
         " exposed AS ("
         "  SELECT p.indicator, p.year, p.parent_code, p.level FROM parts p"
@@ -263,8 +253,9 @@ def _mask_exposed(wh: Warehouse, target: int, parent_level: str) -> int:
     n = int(wh.query("SELECT count(*) FROM _vigie_mask")[0][0])
     if n:
         wh.execute(
-            "UPDATE cube SET status = 'secret' WHERE cog = ? AND EXISTS (SELECT 1 FROM _vigie_mask k "
-            "WHERE k.indicator = cube.indicator AND k.year = cube.year AND k.level = cube.level AND k.code = cube.code)",
+            "UPDATE cube SET status = 'secret', value = NULL, numerator = NULL FROM _vigie_mask k "
+            "WHERE cube.cog = ? AND k.indicator = cube.indicator AND k.year = cube.year AND k.level = cube.level "
+            "AND k.code = cube.code",
             (target,),
         )
     return n

@@ -139,8 +139,7 @@ TABLES: dict[str, str] = {
         denominator DOUBLE PRECISION,
         members INTEGER,
         covered INTEGER,
-        synthetic BOOLEAN NOT NULL,
-        PRIMARY KEY (indicator, level, code, year, cog)
+        synthetic BOOLEAN NOT NULL
     """,
 }
 
