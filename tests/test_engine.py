@@ -158,15 +158,16 @@ def test_classes(small):
     assert engine.classes("pop", "commune", 2022, "manual", bins=[500, 2000]) == [500.0, 2000.0]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     pops=st.lists(st.integers(min_value=0, max_value=100_000), min_size=4, max_size=4),
     acts=st.lists(st.integers(min_value=1, max_value=50_000), min_size=3, max_size=3),
     chom_share=st.lists(st.floats(min_value=0, max_value=1), min_size=3, max_size=3),
 )
-def test_properties_on_duckdb(wh, pops, acts, chom_share):
+def test_properties(backend_wh, pops, acts, chom_share):
     """Stocks add up along every membership; ratios are Σnum/Σden; COG conversion keeps totals; no masked
-    value can be recovered from its parent's total and the other parts."""
+    value can be recovered from its parent's total and the other parts. On both backends."""
+    wh = backend_wh
     with wh.transaction():
         for table in ("cube", "value", "membership", "passage", "territory", "source", "cog_map"):
             wh.execute(f"DELETE FROM {table}")

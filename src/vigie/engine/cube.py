@@ -148,8 +148,12 @@ def _aggregates(wh: Warehouse, target: int) -> None:
         "SELECT var, level, code, year, value, srank, 1, CASE WHEN srank < 2 THEN 1 ELSE 0 END, synthetic FROM native "
         "WHERE level <> 'commune' AND cog = last_cog "
         "UNION ALL "
-        "SELECT var, level, code, year, value, srank, 1, CASE WHEN srank < 2 THEN 1 ELSE 0 END, synthetic FROM native_commune",
-        (target, target, target, target),
+        "SELECT var, level, code, year, value, srank, 1, CASE WHEN srank < 2 THEN 1 ELSE 0 END, synthetic FROM native_commune "
+        "UNION ALL "
+        # Areas of the sub-communal territories, which no commune sum reaches.
+        f"SELECT '{AREA}', level, code, 0, area_km2, 0, 1, 1, false FROM territory_geometry "
+        "WHERE cog = ? AND level IN ('qpv', 'iris')",
+        (target, target, target, target, target),
     )
 
 

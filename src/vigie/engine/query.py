@@ -17,6 +17,7 @@ from vigie.errors import NotFoundError, VigieError
 from vigie.warehouse import Territory, Warehouse
 
 # Order in which references are proposed for a territory: from the closest to the widest.
+SUB_COMMUNAL = {"qpv", "iris"}
 REFERENCE_ORDER = ["commune", "epci", "scot", "pole_metropolitain", "petr", "zone_emploi", "departement", "region"]
 
 
@@ -116,6 +117,15 @@ class Engine:
 
     def references(self, territory: Territory) -> list[Territory]:
         """The territories containing `territory` at the cube's COG, from the closest to the widest."""
+        if territory.level in SUB_COMMUNAL:
+            # A QPV or an IRIS: its commune (the one holding most of it), then that commune's references.
+            parents = self.wh.parents(territory, cog=self.cog)
+            communes = parents[parents["level"] == "commune"].sort_values("weight", ascending=False)
+            if communes.empty:
+                return []
+            main = communes.iloc[0]
+            commune = Territory("commune", main["code"], self.cog, main["name"])
+            return [commune, *self.references(commune)]
         if territory.level == "commune":
             parents = self.wh.parents(territory, cog=self.cog)
         else:
