@@ -250,8 +250,8 @@ def test_demo_sitadel_minus_one_is_missing(demo_wh):
     assert got == [("missing", 895)]
 
 
-def test_demo_bpe_absent_communes_count_zero(demo_wh):
-    wh = demo_wh
+def test_demo_bpe_absent_communes_count_zero(wh):
+    demo_warehouse(wh, {2026})
     report = run_import(wh, csv(DEMO / "equipements" / "bpe2024_buckets_communes_62.csv", DEMO / "mappings" / "bpe2024_buckets_communes_62.yaml"))
     assert any("comptée(s) à 0" in m for m in report.messages)
     # Ablainzevelle has none of the 16 equipment types: it is absent from the file, and counts 0.
