@@ -97,6 +97,27 @@ def pandas_loop(wh, catalogue: dict[str, IndicatorDef]) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["indicator", "level", "code", "year", "value"])
 
 
+def pandas_loop_local(wh, catalogue: dict[str, IndicatorDef], sample: int, seed: int = 2) -> tuple[float, int]:
+    """The same loop over a random sample of communes and IRIS (their own values, ratios computed per territory).
+
+    Returns the seconds per territory, to extrapolate the loop to every commune and IRIS (running it whole would
+    take the better part of an hour)."""
+    values = wh.query_df("SELECT indicator, level, code, year, value FROM value")
+    rng = np.random.default_rng(seed)
+    codes = values[["level", "code"]].drop_duplicates()
+    picked = codes.iloc[rng.choice(len(codes), size=min(sample, len(codes)), replace=False)]
+    start = time.perf_counter()
+    for level, code in picked.itertuples(index=False):
+        own = values[(values["level"] == level) & (values["code"] == code)].set_index(["indicator", "year"])["value"]
+        for d in catalogue.values():
+            for year in YEARS:
+                if d.kind == "stock":
+                    own.get((d.variable, year))
+                else:
+                    own.get((d.numerator, year)) / own.get((d.denominator, year)) * d.factor
+    return (time.perf_counter() - start) / len(picked), len(codes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--communes", type=int, default=35_000)
@@ -119,7 +140,12 @@ def main() -> None:
         baseline = pandas_loop(wh, catalogue)
         loop_seconds = time.perf_counter() - t0
         print(f"pandas loop over territories: {len(baseline):,} rows in {loop_seconds:.2f} s")
-        print(f"ratio: {loop_seconds / report.seconds:.1f}x faster")
+        print(f"ratio on the supra-communal scope the loop covers: {loop_seconds / report.seconds:.1f}x")
+        per_territory, n_local = pandas_loop_local(wh, catalogue, sample=200)
+        full = loop_seconds + per_territory * n_local
+        print(f"pandas loop over communes and IRIS: {per_territory * 1000:.0f} ms per territory (sample of 200), "
+              f"extrapolated to {n_local:,} territories: {full:.0f} s for the cube's whole scope")
+        print(f"ratio on the cube's whole scope (extrapolated): {full / report.seconds:.1f}x")
         cube = wh.query_df("SELECT indicator, level, code, year, value FROM cube WHERE level IN ('epci', 'departement', 'region')")
         merged = baseline.merge(cube, on=["indicator", "level", "code", "year"], suffixes=("_pandas", "_cube"))
         assert len(merged) == len(baseline), "the cube lacks figures the loop computed"
