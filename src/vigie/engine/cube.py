@@ -50,9 +50,12 @@ def build_cube(wh: Warehouse, target: int | None = None, catalogue: dict[str, In
         report.step("Conversion des millésimes du COG")
         build_cog_map(wh, target)
         _defs_table(wh, catalogue)
+        wh.analyze("value", "membership", "cog_map", "territory_geometry", "source", "_vigie_defs")
         report.step("Agrégation des variables de base")
         _base(wh, target)
+        wh.analyze("_vigie_base")
         _aggregates(wh, target)
+        wh.analyze("_vigie_agg")
         report.step("Calcul des indicateurs")
         wh.execute("DELETE FROM cube WHERE cog = ?", (target,))
         _cube(wh, target)
@@ -130,7 +133,7 @@ def _aggregates(wh: Warehouse, target: int) -> None:
         f"  SELECT v.indicator AS var, v.level, v.code, v.year, v.value, {native_rank} AS srank, s.synthetic,"
         "         v.cog, max(v.cog) OVER (PARTITION BY v.indicator, v.level, v.code, v.year) AS last_cog"
         "  FROM value v JOIN source s ON s.id = v.source_id JOIN inputs i ON i.var = v.indicator"
-        "  WHERE v.cog <= ? AND (v.level <> 'commune' OR v.indicator NOT IN (SELECT var FROM _vigie_base))),"
+        "  WHERE v.cog <= ? AND (v.level <> 'commune' OR v.indicator NOT IN (SELECT DISTINCT var FROM _vigie_base))),"
         " native_commune AS ("
         # Non-additive commune figures follow a commune only when its code did not merge or split since.
         "  SELECT n.var, 'commune' AS level, m.code_to AS code, n.year, n.value, n.srank, n.synthetic FROM native n"

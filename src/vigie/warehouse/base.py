@@ -70,6 +70,9 @@ class Warehouse(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def analyze(self, *tables: str) -> None:
+        """Refresh the planner's statistics of freshly filled tables (PostgreSQL never analyses temp tables)."""
+
     # ------------------------------------------------------------------ transactions and schema
     @contextmanager
     def transaction(self) -> Iterator["Warehouse"]:

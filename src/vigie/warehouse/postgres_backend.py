@@ -89,6 +89,10 @@ class PostgresWarehouse(Warehouse):
     def wkb_hex_sql(self, column: str) -> str:
         return f"upper(encode(ST_AsBinary({column}), 'hex'))"
 
+    def analyze(self, *tables: str) -> None:
+        for table in tables:
+            self.con.execute(f"ANALYZE {table}")
+
     def close(self) -> None:
         self.con.close()
 
