@@ -26,6 +26,16 @@ class State:
 state = State()
 
 
+def _add_modules() -> None:
+    """Analysis modules bring their own sub-commands."""
+    from vigie.modules.enquete.cli import app as enquete_app
+
+    app.add_typer(enquete_app, name="enquete")
+
+
+_add_modules()
+
+
 @app.callback()
 def main(
     base: Optional[str] = typer.Option(

@@ -88,6 +88,7 @@ def build_demo(url: str | None = None, report: Reporter | None = None, directory
             wh = connect(url)
             _reset(wh)
             reports = _run(wh, steps, report)
+            _survey(wh, manifest, report)
             wh.close()
         else:
             target = Path(url)
@@ -98,6 +99,7 @@ def build_demo(url: str | None = None, report: Reporter | None = None, directory
             wh = connect(str(building))
             try:
                 reports = _run(wh, steps, report)
+                _survey(wh, manifest, report)
                 wh.execute("CHECKPOINT")
             finally:
                 wh.close()
@@ -106,9 +108,22 @@ def build_demo(url: str | None = None, report: Reporter | None = None, directory
     return DemoResult(url, time.perf_counter() - start, reports)
 
 
+def _survey(wh: Warehouse, manifest: dict[str, Any], report: Reporter) -> None:
+    """The synthetic household survey of the demo, weighted on the warehouse's census margins."""
+    settings = manifest.get("enquete")
+    if not settings:
+        return
+    from vigie.modules.enquete.synthetic import build_demo_survey
+
+    report.step("Enquête de démonstration (fictive) : tirage, import, calage")
+    build_demo_survey(wh, territory=settings["territoire"], seed=int(settings.get("seed", 2026)))
+
+
 def _reset(wh: Warehouse) -> None:
+    from vigie.modules.enquete.schema import INTERVIEW_TABLES, SURVEY_TABLES
+
     with wh.transaction():
-        for table in TABLES:
+        for table in [*reversed(INTERVIEW_TABLES + SURVEY_TABLES), *TABLES]:
             wh.execute(f"DROP TABLE IF EXISTS {table}")
     wh.init_schema()
 
