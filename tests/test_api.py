@@ -164,9 +164,11 @@ def client(warehouse_file):
 
 # ------------------------------------------------------------------------------------------ home, OpenAPI
 def test_home_counts_and_links(client):
-    r = client.get("/")
+    r = client.get("/api")
     assert r.status_code == 200
     body = r.json()
+    same = client.get("/").json()  # also on « / » for clients that do not ask for HTML
+    assert {**same, "prepared": None} == {**body, "prepared": None}  # (the background preparation may end between)
     assert body["name"] == "Vigie" and body["version"] == "0.1.0" and body["backend"] == "duckdb"
     assert body["counts"] == {
         "territories": {"commune": 3, "departement": 2, "epci": 2, "region": 1},
@@ -175,10 +177,13 @@ def test_home_counts_and_links(client):
         "sources": 3,
         "layers": 1,
     }
+    assert body["cube"] is None  # this warehouse has no cube: the engine endpoints say so
     assert body["links"]["territories"] == "/api/territories"
-    assert body["links"]["documentation"] == "/docs"
-    for link in ("territories", "indicators", "sources", "layers"):
+    assert body["links"]["openapi"] == "/openapi.json" and body["links"]["ogc"] == "/ogc"
+    for link in ("territories", "indicators", "sources", "layers", "openapi", "ogc"):
         assert client.get(body["links"][link]).status_code == 200
+    # No page that would load its scripts from a CDN.
+    assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
 
 
 def test_openapi_is_in_french(client):
@@ -191,7 +196,15 @@ def test_openapi_is_in_french(client):
     assert params["codes"]["description"].startswith("Codes des territoires")
     assert params["indicator"]["required"] is True
     assert spec["paths"]["/api/territories/{level}/{code}"]["get"]["responses"]["404"]["description"] == "Ressource introuvable."
-    assert {t["name"] for t in spec["tags"]} == {"entrepôt", "territoires", "indicateurs", "sources", "couches"}
+    assert {t["name"] for t in spec["tags"]} == {"entrepôt", "territoires", "indicateurs", "sources", "couches", "catalogue",
+                                                 "observatoire", "géographie", "exports", "tuiles", "ogc"}
+    for path in ("/api/catalogue", "/api/cube", "/api/portrait/{level}/{code}", "/api/compare", "/api/classes",
+                 "/api/search", "/api/geo/{level}", "/api/export", "/tiles/{level}/{z}/{x}/{y}.mvt", "/ogc/collections"):
+        operation = spec["paths"][path]["get"]
+        assert operation["summary"] and operation["description"], path
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query":
+                assert parameter.get("description"), (path, parameter["name"])
 
 
 # ------------------------------------------------------------------------------------------ territories
@@ -272,6 +285,19 @@ def test_not_found_answers_in_french(client):
     r = client.get("/api/nimporte/quoi")
     assert r.status_code == 404
     assert r.json()["detail"].startswith("Ressource introuvable : « /api/nimporte/quoi »")
+
+
+def test_engine_endpoints_say_the_cube_is_missing(client):
+    message = "Le cube d'indicateurs n'est pas construit : lancez « vigie build »."
+    for url in ("/api/catalogue", "/api/cube?indicator=population", "/api/portrait/commune/62498",
+                "/api/compare?codes=commune:62498,commune:62510", "/api/classes?indicator=population",
+                "/api/export?indicator=population"):
+        r = client.get(url)
+        assert (r.status_code, r.json()) == (503, {"detail": message}), url
+    # What needs no cube still works: search, contours, tiles, OGC.
+    assert client.get("/api/search", params={"q": "lievin"}).json()["results"][0]["code"] == "62510"
+    assert client.get("/api/geo/commune").json()["features"][0]["id"] == "62498"
+    assert client.get("/ogc/collections/communes/items").json()["numberMatched"] == 1
 
 
 def test_invalid_parameters_answer_422_in_french(client):

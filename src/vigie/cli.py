@@ -215,7 +215,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Adresse d'écoute."),
     port: int = typer.Option(8000, help="Port."),
 ) -> None:
-    """Sert l'observatoire (API JSON) sur http://HOST:PORT."""
+    """Sert l'observatoire (pages web, API JSON, OGC API Features, tuiles) sur http://HOST:PORT."""
     import uvicorn
 
     from vigie.publish.api import create_app

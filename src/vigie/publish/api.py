@@ -1,55 +1,58 @@
-"""The minimal JSON API over the warehouse (the full web observatory comes later).
+"""The observatory's web server: `create_app(url)` builds the FastAPI app over one read-only warehouse.
 
-`create_app(url)` opens the warehouse once, READ-ONLY, and serves territories, indicators, values, sources and
-layers as JSON (GeoJSON for shapes, in WGS84). Every `VigieError` raised by the data layer becomes its
-`http_status` with a French `{"detail": message}` body through one exception handler; unknown routes and
-invalid parameters answer in French too.
+The app serves, in French, documented by its OpenAPI schema (`/openapi.json`):
+- the warehouse as it is (this module): territories, indicator definitions, stored values, sources, layers;
+- the indicator engine (`engine_api`): catalogue, cube, portraits, comparisons, map classes, search, contours;
+- exports (`exports`): CSV, XLSX, GeoJSON and GeoPackage files;
+- vector tiles (`tiles`) for the national map;
+- OGC API – Features (`ogc`, under `/ogc`), so that QGIS and GDAL read Vigie directly.
 
-Concurrency. A DuckDB Python connection must not be used by two threads at once (DuckDB's documentation:
-use one connection per thread, e.g. `con.cursor()`, or serialise access); psycopg serialises concurrent use of
-one connection internally anyway. FastAPI runs these synchronous endpoints in a thread pool, so the app keeps
-ONE warehouse connection and a lock: each request holds it for its few milliseconds of queries. DuckDB already
-spreads a single query over every core, and the warehouse is opened read-only, so scaling out means several
-server processes (`uvicorn --workers N`, each calling `create_app`), which DuckDB allows for read-only
-readers of one file. (The price: while any process holds the file read-only, an import cannot write it.)
+Every `VigieError` raised below becomes its `http_status` with a French `{"detail": message}` body through one
+exception handler; unknown routes and invalid parameters answer in French too (400 under `/ogc`, as the OGC
+standard asks, 422 elsewhere). The warehouse is opened READ-ONLY: see `context` for how one connection is
+shared between requests and what is computed once. No page or script is fetched from a CDN: the interactive
+documentation pages (Swagger UI, ReDoc) are therefore disabled, and the schema stays at `/openapi.json`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
-from contextlib import asynccontextmanager, contextmanager
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
 
-import numpy as np
-import pandas as pd
 import shapely
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
 import vigie
-from vigie.errors import ConfigurationError, NotFoundError, VigieError
+from vigie.errors import NotFoundError, VigieError
+from vigie.publish import engine_api, exports, ogc, tiles
+from vigie.publish.context import AppContext, WarehouseAccess, open_read_only  # noqa: F401  (public API)
+from vigie.publish.json_values import plain as _plain
+from vigie.publish.json_values import properties as _properties
+from vigie.publish.json_values import records as _records
+from vigie.publish.responses import Erreur
 from vigie.settings import database_url as default_database_url
-from vigie.warehouse import Territory, Warehouse, connect
+from vigie.warehouse import Territory, Warehouse
 
 log = logging.getLogger(__name__)
 
 GEOJSON = "application/geo+json"
 
 DESCRIPTION = """\
-API de consultation de l'entrepôt **Vigie** : territoires (communes, EPCI, départements, QPV…) et leurs
-appartenances, indicateurs et valeurs, sources importées, couches géographiques.
+API de l'observatoire territorial **Vigie** : territoires (communes, EPCI, départements, QPV…) et leurs
+appartenances, catalogue d'indicateurs, valeurs du cube d'indicateurs, portraits et comparaisons de territoires,
+classes de carte, recherche, contours et tuiles vectorielles, exports (CSV, XLSX, GeoJSON, GeoPackage), et un
+service OGC API – Features sous `/ogc` pour QGIS et GDAL.
 
 * Les codes INSEE et SIREN sont des chaînes (`62498`, `2A004`, `246200364`).
 * Chaque valeur porte un statut : `ok`, `secret` (secret statistique : la valeur n'est **jamais** transmise),
-  `fragile` ou `missing` (non disponible).
+  `fragile` ou `missing` (non disponible). Les données fictives de démonstration sont marquées (`synthetic`).
 * Les géométries sont en WGS84 (longitude, latitude), simplifiées pour le web.
 * Les erreurs répondent `{"detail": "message en français"}` avec le code HTTP adapté.
 """
@@ -57,16 +60,14 @@ appartenances, indicateurs et valeurs, sources importées, couches géographique
 TAGS = [
     {"name": "entrepôt", "description": "Présentation de l'entrepôt et de son contenu."},
     {"name": "territoires", "description": "Territoires, appartenances et contours."},
-    {"name": "indicateurs", "description": "Définitions des indicateurs et valeurs par territoire."},
+    {"name": "indicateurs", "description": "Définitions des indicateurs et valeurs stockées par territoire."},
     {"name": "sources", "description": "Fichiers importés : producteur, millésime, licence, empreinte."},
     {"name": "couches", "description": "Couches géographiques (points ou polygones) en GeoJSON."},
+    *engine_api.TAGS,
+    exports.TAG,
+    tiles.TAG,
+    ogc.TAG,
 ]
-
-
-class Erreur(BaseModel):
-    """Corps de toute réponse d'erreur."""
-
-    detail: str
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -74,84 +75,8 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": Erreur, "description": texts[s]} for s in statuses}
 
 
-# ---------------------------------------------------------------------------------------------- warehouse access
-def open_read_only(url: str) -> Warehouse:
-    """The warehouse at `url`, opened so that this process cannot change it."""
-    if url.startswith(("postgresql://", "postgres://")):
-        wh = connect(url, create=False)
-        wh.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-    else:
-        import duckdb
-
-        path = url.removeprefix("duckdb://")
-        if not Path(path).is_file():
-            raise ConfigurationError(
-                f"Entrepôt introuvable : « {path} ». Construisez-le avec « vigie demo » ou indiquez-le avec VIGIE_DATABASE."
-            )
-        try:
-            wh = connect(url, create=False, read_only=True)
-        except duckdb.Error as exc:
-            raise ConfigurationError(
-                f"Impossible d'ouvrir l'entrepôt « {path} » en lecture (un import est-il en cours ?) : {exc}"
-            ) from exc
-    if not wh.is_initialised():
-        wh.close()
-        raise ConfigurationError(f"« {url} » n'est pas un entrepôt Vigie initialisé : lancez « vigie init » ou « vigie demo ».")
-    return wh
-
-
-class WarehouseAccess:
-    """One connection per app, used by one request at a time (see the module docstring)."""
-
-    def __init__(self, warehouse: Warehouse):
-        self.warehouse = warehouse
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def use(self) -> Iterator[Warehouse]:
-        with self._lock:
-            yield self.warehouse
-
-    def close(self) -> None:
-        with self._lock:
-            self.warehouse.close()
-
-
-# ---------------------------------------------------------------------------------------------- JSON helpers
-def _plain(value: Any) -> Any:
-    """A JSON-ready Python value: numpy scalars unwrapped, NaN/NA/NaT as null, dates in ISO 8601."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (datetime, date)):
-        return None if pd.isna(value) else value.isoformat()
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).hex()
-    return value
-
-
-def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
-    frame = frame if columns is None else frame[columns]
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
 def _geometry(wkb: bytes) -> dict[str, Any]:
     return json.loads(shapely.to_geojson(shapely.from_wkb(bytes(wkb))))
-
-
-def _properties(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return {"proprietes_brutes": text}
-    return parsed if isinstance(parsed, dict) else {"valeur": parsed}
 
 
 def _prefix(request: Request) -> str:
@@ -170,20 +95,60 @@ def _layer_or_404(wh: Warehouse, layer_id: str) -> dict[str, Any]:
     return _records(found)[0]
 
 
+def _warm(context: AppContext) -> None:
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mapclassify's "Numba not installed" at import
+            context.warm()
+    except Exception:  # a request will meet the same problem and answer it properly
+        if not context.closing.is_set():
+            log.exception("Préparation des données de l'application impossible")
+
+
+def _invalid_parameters(exc: RequestValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = err.get("loc", ["", "?"])
+        name = str(loc[-1])
+        given = str(err.get("input"))
+        given = given if len(given) <= 60 else given[:60] + "…"
+        kind = err.get("type")
+        if kind == "missing":
+            problems.append(f"paramètre obligatoire absent : « {name} »")
+        elif kind == "int_parsing":
+            problems.append(f"paramètre « {name} » : nombre entier attendu, reçu « {given} »")
+        elif kind in ("greater_than_equal", "greater_than"):
+            limit = (err.get("ctx") or {}).get("ge", (err.get("ctx") or {}).get("gt"))
+            problems.append(f"paramètre « {name} » : valeur au moins égale à {limit} attendue, reçu « {given} »")
+        elif kind in ("less_than_equal", "less_than"):
+            limit = (err.get("ctx") or {}).get("le", (err.get("ctx") or {}).get("lt"))
+            problems.append(f"paramètre « {name} » : valeur au plus égale à {limit} attendue, reçu « {given} »")
+        else:
+            problems.append(f"paramètre « {name} » invalide (reçu « {given} »)")
+    return "Requête invalide : " + " ; ".join(problems) + "."
+
+
 # ---------------------------------------------------------------------------------------------- the app
 def create_app(database_url: str | None = None) -> FastAPI:
-    """The JSON API of the warehouse at `database_url` (default: `VIGIE_DATABASE`, else `./vigie.duckdb`).
+    """The observatory's app for the warehouse at `database_url` (default: `VIGIE_DATABASE`, else `./vigie.duckdb`).
 
     >>> app = create_app("vigie.duckdb")        # doctest: +SKIP
-    >>> # uvicorn.run(app)  -> GET /api/territories?level=epci
+    >>> # uvicorn.run(app)  -> GET /api/portrait/commune/62510
     """
     url = database_url or default_database_url()
-    access = WarehouseAccess(open_read_only(url))
+    context = AppContext(url)
+    access = context.access
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        warming = threading.Thread(target=_warm, args=(context,), name="vigie-warm", daemon=True)
+        warming.start()
         yield
-        access.close()
+        context.closing.set()
+        warming.join(timeout=120)
+        context.close()
 
     app = FastAPI(
         title="Vigie — API de l'observatoire territorial",
@@ -191,46 +156,60 @@ def create_app(database_url: str | None = None) -> FastAPI:
         version=vigie.__version__,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN: nothing is fetched at run time
+        redoc_url=None,
     )
-    app.state.access = access  # tests and future modules reach the connection through it
+    app.state.context = context
+    app.state.access = access  # tests and other modules reach the connection through it
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
 
     # ------------------------------------------------------------------ errors (all in French)
+    def _body(request: Request, detail: str, status: int) -> dict[str, Any]:
+        if request.url.path.startswith(ogc.PREFIX):  # OGC API exception shape, plus the French detail
+            return {"detail": detail, "code": ogc.exception_code(status), "description": detail}
+        return {"detail": detail}
+
     @app.exception_handler(VigieError)
-    async def vigie_error(_request: Request, exc: VigieError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.http_status)
+    async def vigie_error(request: Request, exc: VigieError) -> JSONResponse:
+        return JSONResponse(_body(request, exc.message, exc.http_status), status_code=exc.http_status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            detail = f"Ressource introuvable : « {request.url.path} ». La liste des adresses est sur « / » et « /docs »."
+            detail = (f"Ressource introuvable : « {request.url.path} ». La liste des adresses est sur « /api » "
+                      "et dans le schéma « /openapi.json ».")
         elif exc.status_code == 405:
             detail = f"Méthode {request.method} non autorisée sur « {request.url.path} » : cette API est en lecture seule."
         else:
             detail = str(exc.detail)
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(_body(request, detail, exc.status_code), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_parameter(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors():
-            name = str(err.get("loc", ["", "?"])[-1])
-            if err.get("type") == "missing":
-                problems.append(f"paramètre obligatoire absent : « {name} »")
-            elif err.get("type") == "int_parsing":
-                problems.append(f"paramètre « {name} » : nombre entier attendu, reçu « {err.get('input')} »")
-            else:
-                problems.append(f"paramètre « {name} » invalide (reçu « {err.get('input')} »)")
-        return JSONResponse({"detail": "Requête invalide : " + " ; ".join(problems) + "."}, status_code=422)
+    async def invalid_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status = 400 if request.url.path.startswith(ogc.PREFIX) else 422
+        detail = _invalid_parameters(exc)
+        return JSONResponse(_body(request, detail, status), status_code=status)
 
     @app.exception_handler(Exception)
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("Erreur interne de l'API", exc_info=exc)
         return JSONResponse({"detail": "Erreur interne du serveur."}, status_code=500)
 
+    app.include_router(engine_api.router(context))
+    app.include_router(exports.router(context))
+    app.include_router(tiles.router(context))
+    app.include_router(ogc.router(context))
+    from vigie.publish.web import mount_web
+
+    mount_web(app)
+
     # ------------------------------------------------------------------ routes
-    @app.get("/", tags=["entrepôt"], summary="Présentation de l'entrepôt",
+    @app.get("/api", tags=["entrepôt"], summary="Présentation de l'entrepôt",
              description="Nom, version, nombre de territoires par niveau (au dernier COG de chaque niveau), "
-                         "d'indicateurs et de sources, et liens vers les autres adresses.")
+                         "d'indicateurs et de sources, COG du cube d'indicateurs, et liens vers les autres adresses. "
+                         "Également servie sur « / » aux clients qui ne demandent pas de HTML.")
+    @app.get("/", include_in_schema=False)
     def home(request: Request) -> dict[str, Any]:
         with access.use() as wh:
             by_level = wh.query(
@@ -253,13 +232,20 @@ def create_app(database_url: str | None = None) -> FastAPI:
             "version": vigie.__version__,
             "backend": backend,
             "counts": counts,
+            "cube": {"cog": context.engine.cog} if context.has_engine else None,
+            "prepared": context.prepared.is_set(),  # caches and tile geometries built (done in the background)
             "links": {
                 "territories": f"{p}/api/territories",
                 "indicators": f"{p}/api/indicators",
                 "values": f"{p}/api/values",
                 "sources": f"{p}/api/sources",
                 "layers": f"{p}/api/layers",
-                "documentation": f"{p}/docs",
+                "catalogue": f"{p}/api/catalogue",
+                "cube": f"{p}/api/cube",
+                "search": f"{p}/api/search",
+                "export": f"{p}/api/export",
+                "tiles": f"{p}/tiles/{{level}}/{{z}}/{{x}}/{{y}}.mvt",
+                "ogc": f"{p}{ogc.PREFIX}",
                 "openapi": f"{p}/openapi.json",
             },
         }
@@ -270,7 +256,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     def territories(
         level: str | None = Query(None, description="Niveau : commune, epci, departement, region, qpv, iris…"),
         q: str | None = Query(None, description="Texte cherché dans le nom, ou début du code."),
-        cog: int | None = Query(None, description="Millésime du code officiel géographique (par défaut : le dernier)."),
+        cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du code officiel géographique (par défaut : le dernier)."),
     ) -> dict[str, Any]:
         with access.use() as wh:
             df = wh.territories(level=level, cog=cog, search=q or None)
@@ -283,7 +269,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
              responses=_errors(404))
     def territory(
         request: Request, level: str, code: str,
-        cog: int | None = Query(None, description="Millésime du COG (par défaut : le dernier où le code existe)."),
+        cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du COG (par défaut : le dernier où le code existe)."),
     ) -> dict[str, Any]:
         with access.use() as wh:
             t = wh.find_territory(code, level=level, cog=cog)
@@ -312,7 +298,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
                          "surface en km² calculée en Lambert-93.",
              responses=_errors(404), response_class=JSONResponse)
     def territory_geometry(
-        level: str, code: str, cog: int | None = Query(None, description="Millésime du COG (par défaut : le dernier).")
+        level: str, code: str, cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du COG (par défaut : le dernier).")
     ) -> JSONResponse:
         with access.use() as wh:
             t = wh.find_territory(code, level=level, cog=cog)
@@ -356,8 +342,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         indicator: str = Query(..., description="Identifiant de l'indicateur."),
         level: str | None = Query(None, description="Niveau des territoires."),
         codes: str | None = Query(None, description="Codes des territoires, séparés par des virgules (ex. 62498,62510)."),
-        year: int | None = Query(None, description="Millésime des données."),
-        cog: int | None = Query(None, description="Millésime du COG des codes."),
+        year: int | None = Query(None, ge=1000, le=9999, description="Millésime des données."),
+        cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du COG des codes."),
     ) -> dict[str, Any]:
         code_list = None if codes is None else [c.strip() for c in codes.split(",") if c.strip()]
         with access.use() as wh:

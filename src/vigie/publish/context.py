@@ -1,0 +1,314 @@
+"""What one web app shares: the read-only warehouse connection, its engine, and what is read once from them.
+
+Concurrency. A DuckDB Python connection must not be used by two threads at once (DuckDB's documentation:
+use one connection per thread, e.g. `con.cursor()`, or serialise access); psycopg serialises concurrent use of
+one connection internally anyway. FastAPI runs the synchronous endpoints in a thread pool, so the app keeps
+ONE warehouse connection and a lock: each request holds it for its few milliseconds of queries. DuckDB already
+spreads a single query over every core, and the warehouse is opened read-only, so scaling out means several
+server processes (`uvicorn --workers N`, each calling `create_app`), which DuckDB allows for read-only
+readers of one file. (The price: while any process holds the file read-only, an import cannot write it.)
+
+Because the app never writes, whatever it derives from the warehouse (territory names, the years of each
+indicator, GeoJSON layers, tile geometries) is computed once, on first use, and kept for the life of the app.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Iterator
+
+from vigie.engine.query import Engine
+from vigie.errors import AmbiguousCodeError, ConfigurationError, NotFoundError, VigieError
+from vigie.warehouse import Territory, Warehouse, connect
+
+
+class ServiceUnavailable(VigieError):
+    """The warehouse lacks something the request needs and that only an administrator can add (the cube)."""
+
+    http_status = 503
+
+
+def open_read_only(url: str) -> Warehouse:
+    """The warehouse at `url`, opened so that this process cannot change it."""
+    if url.startswith(("postgresql://", "postgres://")):
+        wh = connect(url, create=False)
+        wh.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    else:
+        import duckdb
+
+        path = url.removeprefix("duckdb://")
+        if not Path(path).is_file():
+            raise ConfigurationError(
+                f"Entrepôt introuvable : « {path} ». Construisez-le avec « vigie demo » ou indiquez-le avec VIGIE_DATABASE."
+            )
+        try:
+            wh = connect(url, create=False, read_only=True)
+        except duckdb.Error as exc:
+            raise ConfigurationError(
+                f"Impossible d'ouvrir l'entrepôt « {path} » en lecture (un import est-il en cours ?) : {exc}"
+            ) from exc
+    if not wh.is_initialised():
+        wh.close()
+        raise ConfigurationError(f"« {url} » n'est pas un entrepôt Vigie initialisé : lancez « vigie init » ou « vigie demo ».")
+    return wh
+
+
+class WarehouseAccess:
+    """One connection per app, used by one request at a time (see the module docstring)."""
+
+    def __init__(self, warehouse: Warehouse):
+        self.warehouse = warehouse
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def use(self) -> Iterator[Warehouse]:
+        with self._lock:
+            yield self.warehouse
+
+    def close(self) -> None:
+        with self._lock:
+            self.warehouse.close()
+
+
+class AppContext:
+    """The warehouse, its engine (one per app, built once) and the facts read once from them.
+
+    Every cached property is computed under the warehouse lock on first use; afterwards reading it needs no lock.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.access = WarehouseAccess(open_read_only(url))
+        self._engine: Engine | None = None
+        self._engine_error: str | None = None
+        with self.access.use() as wh:
+            try:
+                self._engine = Engine(wh)
+            except VigieError as exc:  # no cube yet: the warehouse endpoints still work
+                self._engine_error = exc.message
+        self.tiles = None  # the tile builder, set by `tiles.router`
+        self.closing = threading.Event()
+        self.prepared = threading.Event()  # set when `warm` has finished
+
+    # ------------------------------------------------------------------ engine
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise ServiceUnavailable(self._engine_error or "Le cube d'indicateurs n'est pas construit : lancez « vigie build ».")
+        return self._engine
+
+    @property
+    def has_engine(self) -> bool:
+        return self._engine is not None
+
+    def close(self) -> None:
+        if self.tiles is not None:
+            self.tiles.close()
+        self.access.close()
+
+    # ------------------------------------------------------------------ territories
+    @cached_property
+    def level_cogs(self) -> dict[str, int]:
+        """The COG used for each level: its latest one not after the cube's (else its latest)."""
+        return self._latest_cogs("territory")
+
+    @cached_property
+    def geometry_levels(self) -> dict[str, int]:
+        """Levels that have contours, with the COG used for them (chosen as in `level_cogs`)."""
+        return self._latest_cogs("territory_geometry")
+
+    def _latest_cogs(self, table: str) -> dict[str, int]:
+        target = self._engine.cog if self._engine is not None else 999_999
+        with self.access.use() as wh:
+            rows = wh.query(
+                f"SELECT level, coalesce(max(CASE WHEN cog <= ? THEN cog END), max(cog)) FROM {table} "
+                "GROUP BY level ORDER BY level",
+                (target,),
+            )
+        return {level: int(cog) for level, cog in rows}
+
+    @cached_property
+    def names(self) -> dict[tuple[str, str], str]:
+        """Name of every current territory by (level, code), at the COG of its level (`level_cogs`)."""
+        cogs = self.level_cogs
+        with self.access.use() as wh:
+            rows = wh.query("SELECT level, code, name, cog FROM territory ORDER BY level, code")
+        return {(level, code): name for level, code, name, cog in rows if cogs.get(level) == int(cog)}
+
+    @cached_property
+    def levels(self) -> list[str]:
+        return sorted(self.level_cogs)
+
+    def check_level(self, level: str) -> str:
+        if level not in self.levels:
+            raise NotFoundError(f"Niveau inconnu « {level} » : niveaux disponibles : {', '.join(self.levels)}.")
+        return level
+
+    def territory(self, level: str, code: str) -> Territory:
+        """The territory (level, code) at the cube's COG, or a French 404."""
+        self.check_level(level)
+        name = self.names.get((level, code))
+        if name is None:
+            raise NotFoundError(f"Aucun territoire n'a le code « {code} » au niveau « {level} ».")
+        cog = self._engine.cog if self._engine is not None else self.level_cogs[level]
+        return Territory(level, code, cog, name)
+
+    @cached_property
+    def levels_of_code(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for level, code in self.names:
+            out.setdefault(code, []).append(level)
+        return {code: sorted(levels) for code, levels in out.items()}
+
+    def find(self, code: str) -> Territory:
+        """A territory by its code alone (any level); 409 when the code names territories at several levels."""
+        levels = self.levels_of_code.get(code, [])
+        if not levels:
+            raise NotFoundError(f"Aucun territoire n'a le code « {code} ».")
+        if len(levels) > 1:
+            raise AmbiguousCodeError(
+                f"Le code « {code} » désigne des territoires de plusieurs niveaux ({', '.join(levels)}) : "
+                "écrivez NIVEAU:CODE, par exemple « " + f"{levels[0]}:{code} »."
+            )
+        return self.territory(levels[0], code)
+
+    @cached_property
+    def memberships(self) -> "Memberships":
+        """Memberships at the cube's COG, in memory: parents and child counts of every territory."""
+        engine = self.engine
+        with self.access.use() as wh:
+            rows = wh.query(
+                "SELECT child_level, child_code, parent_level, parent_code, weight FROM membership WHERE cog = ? "
+                "ORDER BY parent_level, parent_code",
+                (engine.cog,),
+            )
+        return Memberships(rows, self.names)
+
+    @cached_property
+    def search_index(self):
+        from vigie.publish.search import SearchIndex
+
+        return SearchIndex(self.names)
+
+    def warm(self) -> None:
+        """Compute now what the first requests would otherwise wait for (run in a thread when the app starts):
+        lookups, the in-memory cube, then each level's tile geometries. Stops early when the app is closing."""
+        self.names, self.search_index, self.geometry_levels
+        if self.has_engine:
+            self.memberships, self.cube_index, self.indicator_years, self.vintage_labels
+            import mapclassify  # noqa: F401  (a slow first import, done here rather than in a request)
+        levels = sorted(self.geometry_levels, key=lambda lv: (lv != "commune", lv))
+        for level in levels:
+            if self.closing.is_set() or self.tiles is None:
+                return
+            self.tiles.prepare(level)
+        for level in levels:
+            if self.closing.is_set():
+                return
+            self.tiles.prerender(level, stop=self.closing)
+        self.prepared.set()
+
+    @cached_property
+    def cube_index(self):
+        """The in-memory copy of the cube (see `cube_index`), or None when the cube is too big for it."""
+        from vigie.publish.cube_index import CubeIndex
+
+        engine = self.engine
+        with self.access.use() as wh:
+            index = CubeIndex(wh, engine.cog)
+        return index if index.enabled else None
+
+    # ------------------------------------------------------------------ indicators
+    @cached_property
+    def indicator_years(self) -> dict[str, dict[str, list[int]]]:
+        """Years of each indicator in the cube, per level: {indicator: {level: [years]}}."""
+        engine = self.engine
+        with self.access.use() as wh:
+            rows = wh.query(
+                "SELECT DISTINCT indicator, level, year FROM cube WHERE cog = ? ORDER BY indicator, level, year",
+                (engine.cog,),
+            )
+        out: dict[str, dict[str, list[int]]] = {}
+        for indicator, level, year in rows:
+            out.setdefault(indicator, {}).setdefault(level, []).append(int(year))
+        return out
+
+    def years(self, indicator: str, level: str | None = None) -> list[int]:
+        by_level = self.indicator_years.get(indicator, {})
+        if level is not None:
+            return list(by_level.get(level, []))
+        return sorted({y for years in by_level.values() for y in years})
+
+    @cached_property
+    def vintage_labels(self) -> dict[str, str | None]:
+        """Vintage templates of the base variables ("population légale {year}, en vigueur au 1er janvier {year+3}")."""
+        with self.access.use() as wh:
+            return {r[0]: r[1] for r in wh.query("SELECT id, vintage_label FROM indicator")}
+
+    def vintage_text(self, indicator: str, year: int) -> str:
+        from vigie.formatting import vintage_words
+
+        definition = self.engine.indicator(indicator)
+        variable = definition.variable or definition.numerator
+        return vintage_words(self.vintage_labels.get(variable), year)
+
+    @cached_property
+    def indicator_sources(self) -> dict[str, list[dict]]:
+        """The imported sources that feed each catalogue indicator (title, producer, vintage, licence, synthetic)."""
+        engine = self.engine
+        variables = sorted({v for d in engine.catalogue.values() for v in d.inputs})
+        if not variables:
+            return {}
+        with self.access.use() as wh:
+            rows = wh.query(
+                "SELECT DISTINCT v.indicator, s.title, s.producer, s.vintage, s.licence, s.synthetic "
+                "FROM (SELECT DISTINCT indicator, source_id FROM value WHERE indicator IN ("
+                + ", ".join("?" * len(variables)) + ")) v JOIN source s ON s.id = v.source_id "
+                "ORDER BY v.indicator, s.title",
+                variables,
+            )
+        by_variable: dict[str, list[dict]] = {}
+        for variable, title, producer, vintage, licence, synthetic in rows:
+            by_variable.setdefault(variable, []).append({
+                "title": title, "producer": producer, "vintage": vintage, "licence": licence, "synthetic": bool(synthetic),
+            })
+        out: dict[str, list[dict]] = {}
+        for d in engine.catalogue.values():
+            seen, merged = set(), []
+            for variable in d.inputs:
+                for src in by_variable.get(variable, []):
+                    key = (src["title"], src["producer"], src["vintage"])
+                    if key not in seen:
+                        seen.add(key)
+                        merged.append(src)
+            out[d.id] = merged
+        return out
+
+
+class Memberships:
+    """Parents (with weights), communes and child counts of territories, from the membership rows of one COG."""
+
+    def __init__(self, rows: list[tuple], names: dict[tuple[str, str], str]):
+        self._parents: dict[tuple[str, str], list[tuple[str, str, str | None, float]]] = {}
+        self._children: dict[tuple[str, str], dict[str, int]] = {}
+        self._communes: dict[tuple[str, str], list[str]] = {}
+        for child_level, child_code, parent_level, parent_code, weight in rows:
+            self._parents.setdefault((child_level, child_code), []).append(
+                (parent_level, parent_code, names.get((parent_level, parent_code)), float(weight)))
+            counts = self._children.setdefault((parent_level, parent_code), {})
+            counts[child_level] = counts.get(child_level, 0) + 1
+            if child_level == "commune":
+                self._communes.setdefault((parent_level, parent_code), []).append(child_code)
+
+    def communes(self, level: str, code: str) -> list[str]:
+        return self._communes.get((level, code), [])
+
+    def parents(self, level: str, code: str) -> list[tuple[str, str, str | None, float]]:
+        """(level, code, name, weight) of the territories containing this one, sorted by level and code."""
+        return sorted(self._parents.get((level, code), []))
+
+    def children(self, level: str, code: str) -> dict[str, int]:
+        return dict(sorted(self._children.get((level, code), {}).items()))

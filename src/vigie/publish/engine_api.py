@@ -1,0 +1,336 @@
+"""The observatory's JSON API over the indicator engine: catalogue, cube, portraits, comparisons, map classes,
+territory search and the GeoJSON contours the map draws.
+
+Everything reads the materialised cube through the app's one `Engine`. A masked value is never sent: its
+`value` is null and its `status` says `secret`. Answers that cannot change while the app runs (portraits,
+contours) are built once and served from memory with an ETag.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Query, Request, Response
+
+from vigie.engine.catalogue import IndicatorDef
+from vigie.errors import NotFoundError
+from vigie.publish import french_numbers as fmt
+from vigie.publish import params
+from vigie.publish.context import AppContext
+from vigie.publish.geojson import GeoLayers
+from vigie.publish.jenks import jenks_breaks
+from vigie.publish.json_values import dumps, number
+from vigie.publish.params import ParameterError
+from vigie.publish.portrait import cube_rows, portrait, territory_json, value_text
+from vigie.publish.responses import LRU, Body, errors, respond
+from vigie.publish.terminal import STATUS_TEXT, SYNTHETIC_MARK, level_label
+from vigie.warehouse import Territory
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+METHODS = ("quantiles", "jenks", "equal", "manual")
+HISTOGRAM_BINS = 20
+
+TAGS = [
+    {"name": "catalogue", "description": "Indicateurs du catalogue : définitions, unités, sources, années disponibles."},
+    {"name": "observatoire", "description": "Valeurs du cube d'indicateurs, portraits de territoires, comparaisons, "
+                                            "classes de carte et recherche de territoires."},
+    {"name": "géographie", "description": "Contours simplifiés (WGS84, GeoJSON) des niveaux et des couches, pour la carte."},
+]
+
+
+def json_response(body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(body), media_type=JSON, headers=headers)
+
+
+def cached(request: Request, cache: LRU, key: tuple, build) -> Response:
+    """The JSON answer built by `build()` the first time this key is asked, then served from memory (ETag, gzip)."""
+    return respond(request, cache.get(key, lambda: Body(dumps(build()))), JSON)
+
+
+def indicator_json(ctx: AppContext, d: IndicatorDef, detail: bool = False) -> dict[str, Any]:
+    by_level = ctx.indicator_years.get(d.id, {})
+    body = {
+        "id": d.id, "label": d.label, "theme": d.theme, "unit": d.unit, "kind": d.kind, "decimals": d.decimals,
+        "source": d.source, "definition": d.definition, "secrecy": d.secrecy.model_dump(), "key": d.key,
+        "years": ctx.years(d.id), "levels": sorted(by_level),
+        "sources": ctx.indicator_sources.get(d.id, []),
+    }
+    if detail:
+        body.update({"numerator": d.numerator, "denominator": d.denominator, "variable": d.variable,
+                     "factor": d.factor, "years_by_level": by_level})
+    return body
+
+
+def router(ctx: AppContext) -> APIRouter:
+    api = APIRouter()
+    geo = GeoLayers(ctx)
+    portraits = LRU()
+    answers = LRU(1024)  # catalogue, cube, classes: they cannot change while the app runs
+
+    def resolve(ref: str, name: str) -> Territory:
+        level, code = params.territory_ref(ref, name)
+        return ctx.territory(level, code) if level else ctx.find(code)
+
+    def within_codes(within: str | None, level: str) -> set[str] | None:
+        if within is None:
+            return None
+        parent = resolve(within, "within")
+        with ctx.access.use() as wh:
+            members = wh.members(parent, child_level=level, cog=ctx.engine.cog)
+        return set(members["code"])
+
+    # ------------------------------------------------------------------ catalogue
+    @api.get("/api/catalogue", tags=["catalogue"], summary="Catalogue des indicateurs",
+             description="Chaque indicateur du catalogue : identifiant, libellé, thème, unité, nature (`stock`, `ratio`, "
+                         "`median`, `published_rate`, `index`), source, définition, règle de secret statistique, "
+                         "indicateur clé ou non, années et niveaux disponibles dans le cube, fichiers importés qui "
+                         "l'alimentent (producteur, millésime, licence, données fictives ou non).",
+             responses=errors(400, 503))
+    def catalogue(request: Request,
+                  theme: str | None = Query(None, description="Ne garder que ce thème (ex. « logement »).")) -> Response:
+        engine = ctx.engine
+        themes = list(dict.fromkeys(d.theme for d in engine.catalogue.values()))
+        if theme is not None and theme not in themes:
+            raise NotFoundError(f"Thème inconnu « {params.shown(theme)} » : thèmes du catalogue : {', '.join(themes)}.")
+
+        def build() -> dict[str, Any]:
+            items = [indicator_json(ctx, d) for d in engine.catalogue.values() if theme is None or d.theme == theme]
+            return {"count": len(items), "cog": engine.cog, "themes": themes, "indicators": items}
+
+        return cached(request, answers, ("catalogue", theme), build)
+
+    @api.get("/api/catalogue/{indicator_id}", tags=["catalogue"], summary="Un indicateur du catalogue",
+             description="Définition complète d'un indicateur (numérateur, dénominateur, facteur), avec ses années "
+                         "disponibles par niveau.",
+             responses=errors(404, 503))
+    def catalogue_item(indicator_id: str) -> Response:
+        definition = ctx.engine.indicator(indicator_id)
+        return json_response(indicator_json(ctx, definition, detail=True))
+
+    # ------------------------------------------------------------------ cube
+    @api.get("/api/cube", tags=["observatoire"], summary="Valeurs d'un indicateur pour un niveau",
+             description="Une ligne par territoire du niveau pour l'année demandée (par défaut la dernière disponible "
+                         "à ce niveau) : code, nom, valeur, statut, données fictives ou non. Une valeur couverte par le "
+                         "secret statistique n'est jamais transmise (`value` nul, `status` = `secret`).",
+             responses=errors(400, 404, 409, 422, 503))
+    def cube(
+        request: Request,
+        indicator: str = Query(..., description="Identifiant de l'indicateur (ex. « taux_chomage »)."),
+        level: str = Query("commune", description="Niveau des territoires (commune, epci, qpv, departement…)."),
+        year: int | None = Query(None, ge=1000, le=9999, description="Millésime des données (par défaut : le dernier disponible)."),
+        codes: str | None = Query(None, description="Codes des territoires, séparés par des virgules (ex. 62498,62510)."),
+        within: str | None = Query(None, description="Ne garder que les territoires d'un territoire englobant, "
+                                                     "écrit NIVEAU:CODE (ex. epci:246200364)."),
+    ) -> Response:
+        engine = ctx.engine
+        definition = engine.indicator(indicator)
+        ctx.check_level(level)
+        code_list = params.codes(codes)
+        if code_list is not None:
+            unknown = [c for c in code_list if (level, c) not in ctx.names]
+            if unknown:
+                raise NotFoundError(f"Aucun territoire de niveau « {level} » n'a le code « {unknown[0]} ».")
+        members = within_codes(within, level)
+        chosen = params.year(year, ctx.years(indicator, level), f"l'indicateur « {indicator} » au niveau « {level} »")
+        key = ("cube", indicator, level, chosen, tuple(code_list) if code_list else None,
+               frozenset(members) if members is not None else None)
+        return cached(request, answers, key, lambda: cube_json(definition, level, chosen, code_list, members))
+
+    def cube_json(definition: IndicatorDef, level: str, chosen: int, code_list: list[str] | None,
+                  members: set[str] | None) -> dict[str, Any]:
+        indicator = definition.id
+        with ctx.access.use():
+            frame = ctx.engine.values(indicator, level, code_list, [chosen])
+        rows = []
+        synthetic = False
+        for code, value, status, synth in zip(frame["code"], frame["value"], frame["status"], frame["synthetic"]):
+            if members is not None and code not in members:
+                continue
+            synthetic |= bool(synth)
+            rows.append({"level": level, "code": code, "name": ctx.names.get((level, code)), "year": chosen,
+                         "value": None if status == "secret" else number(value), "status": status,
+                         "synthetic": bool(synth)})
+        return {
+            "indicator": {"id": definition.id, "label": definition.label, "unit": definition.unit, "kind": definition.kind,
+                          "decimals": definition.decimals, "source": definition.source},
+            "level": level, "year": chosen, "vintage": ctx.vintage_text(indicator, chosen),
+            "years": ctx.years(indicator, level), "count": len(rows), "rows": rows,
+            "synthetic": synthetic, "synthetic_mark": SYNTHETIC_MARK if synthetic else None,
+        }
+
+    # ------------------------------------------------------------------ portrait
+    @api.get("/api/portrait/{level}/{code}", tags=["observatoire"], summary="Portrait d'un territoire",
+             description="Le territoire (nom, niveau, code, COG, territoires qui le contiennent), ses références (du plus "
+                         "proche au plus large), ses chiffres par thème (indicateurs clés d'abord) avec leur dernière "
+                         "année, leur statut, leur évolution depuis la première année disponible (absolue, en %, taux "
+                         "de croissance annuel moyen, en points pour les taux), la valeur de la référence et l'indice "
+                         "base 100, et la série de population. Chaque nombre a son texte en français (`text`).",
+             responses=errors(400, 404, 409, 503))
+    def portrait_route(
+        request: Request, level: str, code: str,
+        reference: str | None = Query(None, description="Territoire de référence, écrit NIVEAU:CODE (ex. "
+                                                        "departement:62) ; par défaut la plus proche."),
+    ) -> Response:
+        ctx.engine  # 503 first when there is no cube
+        territory = ctx.territory(level, params.code(code))
+        ref = resolve(reference, "reference") if reference else None
+        key = (territory.level, territory.code, (ref.level, ref.code) if ref else None)
+        body = portraits.get(key, lambda: Body(dumps(portrait(ctx, territory, ref))))
+        return respond(request, body, JSON)
+
+    # ------------------------------------------------------------------ compare
+    @api.get("/api/compare", tags=["observatoire"], summary="Comparer 2 à 4 territoires",
+             description="Les indicateurs demandés (par défaut les indicateurs clés) pour 2 à 4 territoires côte à côte, "
+                         "la même année pour tous : la dernière où tous ont une valeur (sinon la dernière où l'un d'eux "
+                         "en a une), ou l'année demandée.",
+             responses=errors(400, 404, 409, 503))
+    def compare(
+        codes: str = Query(..., description="2 à 4 territoires écrits NIVEAU:CODE, séparés par des virgules "
+                                            "(ex. commune:62498,commune:62510)."),
+        indicators: str | None = Query(None, description="Identifiants des indicateurs, séparés par des virgules "
+                                                         "(par défaut : les indicateurs clés)."),
+        year: int | None = Query(None, ge=1000, le=9999, description="Millésime imposé à tous les indicateurs."),
+    ) -> Response:
+        engine = ctx.engine
+        refs = params.split(codes, "codes", limit=10)
+        if not 2 <= len(refs) <= 4:
+            raise ParameterError(f"Paramètre « codes » : 2 à 4 territoires attendus, {len(refs)} reçu(s).")
+        territories = [resolve(r, "codes") for r in refs]
+        ids = params.indicators(indicators) if indicators else [d.id for d in engine.catalogue.values() if d.key]
+        definitions = [engine.indicator(i) for i in ids]
+        rows = cube_rows(ctx, territories)
+        out = []
+        synthetic = False
+        for d in definitions:
+            per = [rows[(t.level, t.code)].get(d.id, []) for t in territories]
+            shown = [{r["year"] for r in rs if r["status"] in ("ok", "fragile")} for rs in per]
+            if year is not None:
+                chosen = year
+            else:
+                common = set.intersection(*shown) if shown else set()
+                chosen = max(common) if common else (max(set.union(*shown)) if any(shown) else None)
+            values = []
+            for t, rs in zip(territories, per):
+                r = next((r for r in rs if r["year"] == chosen), None) if chosen is not None else None
+                value, status = (r["value"], r["status"]) if r else (None, "missing")
+                synthetic |= bool(r and r["synthetic"])
+                values.append({"level": t.level, "code": t.code, "value": value, "status": status,
+                               "synthetic": bool(r and r["synthetic"]), "text": value_text(d, value, status),
+                               "status_text": STATUS_TEXT.get(status)})
+            out.append({"id": d.id, "label": d.label, "theme": d.theme, "unit": d.unit, "kind": d.kind,
+                        "decimals": d.decimals, "source": d.source, "year": chosen,
+                        "vintage": ctx.vintage_text(d.id, chosen) if chosen is not None else None, "values": values})
+        if year is not None and all(v["status"] == "missing" for i in out for v in i["values"]):
+            raise NotFoundError(f"Aucune donnée en {year} pour ces indicateurs et ces territoires.")
+        return json_response({
+            "cog": engine.cog, "territories": [territory_json(t) for t in territories], "indicators": out,
+            "synthetic": synthetic, "synthetic_mark": SYNTHETIC_MARK if synthetic else None,
+        })
+
+    # ------------------------------------------------------------------ classes
+    @api.get("/api/classes", tags=["observatoire"], summary="Classes de carte et histogramme",
+             description="Bornes des classes d'un indicateur pour un niveau et une année (quantiles, seuils naturels de "
+                         "Jenks, intervalles égaux ou bornes manuelles), effectif de chaque classe, et histogramme des "
+                         "valeurs en 20 intervalles égaux, pour la légende de la carte.",
+             responses=errors(400, 404, 422, 503))
+    def classes(
+        request: Request,
+        indicator: str = Query(..., description="Identifiant de l'indicateur."),
+        level: str = Query("commune", description="Niveau des territoires."),
+        year: int | None = Query(None, ge=1000, le=9999, description="Millésime (par défaut : le dernier disponible)."),
+        method: str = Query("quantiles", description="quantiles, jenks, equal (intervalles égaux) ou manual."),
+        k: int = Query(5, ge=1, le=12, description="Nombre de classes (1 à 12)."),
+        bins: str | None = Query(None, description="Bornes supérieures des classes pour « manual », croissantes, "
+                                                   "séparées par des virgules (ex. 5,10,20)."),
+    ) -> Response:
+        engine = ctx.engine
+        definition = engine.indicator(indicator)
+        ctx.check_level(level)
+        if method not in METHODS:
+            raise ParameterError(f"Paramètre « method » : « {params.shown(method)} » inconnu ; méthodes : {', '.join(METHODS)}.")
+        bounds = None
+        if method == "manual":
+            if not bins:
+                raise ParameterError("La méthode « manual » demande des bornes : paramètre « bins » (ex. 5,10,20).")
+            bounds = params.numbers(bins, "bins")
+            if not bounds or any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
+                raise ParameterError("Paramètre « bins » : bornes strictement croissantes attendues.")
+        chosen = params.year(year, ctx.years(indicator, level), f"l'indicateur « {indicator} » au niveau « {level} »")
+        key = ("classes", indicator, level, chosen, method, k, tuple(bounds) if bounds else None)
+        return cached(request, answers, key, lambda: classes_json(definition, level, chosen, method, k, bounds))
+
+    def classes_json(definition: IndicatorDef, level: str, chosen: int, method: str, k: int,
+                     bounds: list[float] | None) -> dict[str, Any]:
+        engine = ctx.engine
+        with ctx.access.use(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mapclassify warns when there are fewer distinct values than classes
+            frame = engine.values(definition.id, level, years=[chosen])
+            if method != "jenks":
+                breaks = engine.classes(definition.id, level, chosen, method=method, k=k, bins=bounds)
+        values = frame["value"].dropna().to_numpy(dtype=float)
+        if method == "jenks":  # the engine's mapclassify Fisher-Jenks is pure Python: seconds for 900 values
+            breaks = jenks_breaks(values, k)
+        body: dict[str, Any] = {
+            "indicator": {"id": definition.id, "label": definition.label, "unit": definition.unit,
+                          "kind": definition.kind, "decimals": definition.decimals, "source": definition.source},
+            "level": level, "year": chosen, "vintage": ctx.vintage_text(definition.id, chosen), "method": method,
+            "k": len(breaks), "breaks": breaks, "count": int(len(values)), "missing": int(len(frame) - len(values)),
+            "min": float(values.min()) if len(values) else None, "max": float(values.max()) if len(values) else None,
+            "classes": [], "histogram": {"edges": [], "counts": []},
+        }
+        if len(values):
+            lower = float(values.min())
+            previous = None
+            for upper in breaks:
+                inside = values <= upper if previous is None else (values > previous) & (values <= upper)
+                low = lower if previous is None else previous
+                body["classes"].append({
+                    "lower": low, "upper": upper, "count": int(inside.sum()),
+                    "text": f"{fmt.number(low, definition.decimals)} – {value_text(definition, upper)}",
+                })
+                previous = upper
+            counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
+            body["histogram"] = {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
+        return body
+
+    # ------------------------------------------------------------------ search
+    @api.get("/api/search", tags=["observatoire"], summary="Chercher un territoire",
+             description="Territoires dont le nom (sans tenir compte des accents ni de la casse : « lievin » trouve "
+                         "Liévin) ou le code correspond, tous niveaux confondus (communes, EPCI, QPV, territoires "
+                         "personnalisés…), classés : code exact, puis nom qui commence par le texte, puis les plus "
+                         "grands territoires d'abord.",
+             responses=errors(400, 404, 422))
+    def search(
+        q: str = Query(..., description="Texte cherché : nom ou code (ex. « lievin », « 62510 »)."),
+        level: str | None = Query(None, description="Ne chercher qu'à ce niveau."),
+        limit: int = Query(20, ge=1, le=100, description="Nombre de résultats (1 à 100)."),
+    ) -> Response:
+        text = params.text(q, "q")
+        if level is not None:
+            ctx.check_level(level)
+        found = ctx.search_index.search(text, level=level, limit=limit)
+        results = [{"level": e.level, "code": e.code, "name": e.name, "level_label": level_label(e.level), "tier": tier}
+                   for e, tier in found]
+        return json_response({"q": text, "count": len(results), "results": results})
+
+    # ------------------------------------------------------------------ geometry
+    @api.get("/api/geo/layers/{layer_id}", tags=["géographie"], summary="Une couche en GeoJSON pour la carte",
+             description="Objets de la couche (WGS84, coordonnées arrondies à 5 décimales) avec leurs propriétés, leur "
+                         "nom et leur commune ; en-têtes `ETag` et `Cache-Control`.",
+             responses=errors(404), response_class=Response)
+    def geo_layer(request: Request, layer_id: str) -> Response:
+        return respond(request, geo.layer(layer_id), GEOJSON)
+
+    @api.get("/api/geo/{level}", tags=["géographie"], summary="Contours d'un niveau en GeoJSON pour la carte",
+             description="FeatureCollection des contours simplifiés du niveau (WGS84, coordonnées arrondies à 5 "
+                         "décimales), propriétés `code` et `name` ; en-têtes `ETag` et `Cache-Control` (une requête avec "
+                         "`If-None-Match` reçoit 304 si rien n'a changé).",
+             responses=errors(404, 422), response_class=Response)
+    def geo_level(request: Request, level: str,
+                  cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du COG (par défaut : celui du cube).")) -> Response:
+        return respond(request, geo.contours(level, cog), GEOJSON)
+
+    return api

@@ -1,0 +1,230 @@
+"""The observatory's web pages: HTML shells rendered with Jinja2, filled in the browser from the JSON API.
+
+`mount_web(app)` adds the pages and the static bundle to the app made by `create_app`:
+
+- `/` (home: search and key figures), `/territoire/{level}/{code}` (portrait), `/carte` (map explorer),
+  `/comparer` (comparator), `/donnees` (table and downloads), `/catalogue` (definitions, sources, licences);
+- `/static/dist/…`: the JavaScript and CSS bundle built by Vite from `web/` (`npm run build`).
+
+Every page keeps its state in its URL, and `?embed=1` renders its chart or map alone, for an iframe.
+
+`/` is shared with the JSON landing of the API: the home page answers only requests that ask for HTML (browsers),
+so API clients asking `/` for JSON keep getting JSON whatever order the routes were added in.
+
+The territory whose key figures the home page shows is `VIGIE_TERRITOIRE_ACCUEIL` (`niveau:code`, e.g.
+`pole_metropolitain:PMA`); without it, the first territory of the widest grouping levels present in the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.routing import Match
+from starlette.types import Scope
+
+import vigie
+from vigie.errors import VigieError
+from vigie.publish.terminal import LEVEL_LABELS, SYNTHETIC_MARK
+from vigie.warehouse import Territory, Warehouse
+
+PUBLISH_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PUBLISH_DIR / "templates"
+DIST_DIR = PUBLISH_DIR / "static" / "dist"
+MANIFEST = DIST_DIR / "manifest.json"
+ENTRY = "src/main.js"
+
+HOME_TERRITORY_VARIABLE = "VIGIE_TERRITOIRE_ACCUEIL"
+# Without configuration, the home page shows the first territory of the first of these levels found.
+HOME_LEVELS = ["pole_metropolitain", "scot", "petr", "departement", "region"]
+
+# Levels offered by the map explorer and the data page, in this order, when the warehouse has them.
+MAP_LEVELS = ["commune", "epci", "qpv", "iris", "zone_emploi", "departement", "scot", "petr", "pole_metropolitain", "region"]
+
+NAVIGATION = [
+    ("home", "/", "Accueil"),
+    ("map", "/carte", "Carte"),
+    ("compare", "/comparer", "Comparer"),
+    ("data", "/donnees", "Données"),
+    ("catalogue", "/catalogue", "Catalogue"),
+]
+
+
+# ---------------------------------------------------------------------------------------------- bundle
+class Bundle:
+    """The files Vite built for the entry point, read from its manifest (hashed names, cached for ever).
+
+    The manifest is read again when it changes, so that a rebuild (`npm run build`, `npm run watch`) is served
+    without restarting the app.
+    """
+
+    def __init__(self, manifest: Path = MANIFEST):
+        self.manifest = manifest
+        self._stamp: float | None = None
+        self.script: str | None = None
+        self.styles: list[str] = []
+
+    @property
+    def ready(self) -> bool:
+        try:
+            stamp = self.manifest.stat().st_mtime
+        except OSError:
+            self._stamp, self.script, self.styles = None, None, []
+            return False
+        if stamp != self._stamp:
+            entries = json.loads(self.manifest.read_text(encoding="utf-8"))
+            entry = entries.get(ENTRY) or next(e for e in entries.values() if e.get("isEntry"))
+            self.script, self.styles, self._stamp = entry["file"], list(entry.get("css", [])), stamp
+        return True
+
+
+class BundleFiles(StaticFiles):
+    """Static files of the bundle; hashed assets are immutable, so browsers may keep them for a year."""
+
+    async def get_response(self, path: str, scope: Scope):
+        response = await super().get_response(path, scope)
+        if response.status_code == 200 and path.startswith("assets/"):
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+# ---------------------------------------------------------------------------------------------- routes
+class HtmlOnlyRoute(APIRoute):
+    """A route that matches only requests accepting HTML (browsers): `/` stays the API's JSON for other clients."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is Match.NONE or _accepts_html(scope):
+            return match, child
+        return Match.NONE, {}
+
+
+def _accepts_html(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"accept":
+            return b"text/html" in value
+    return False
+
+
+@lru_cache(maxsize=1)
+def _templates() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env
+
+
+def home_territory(wh: Warehouse) -> Territory | None:
+    """The territory of the home page's key figures (see the module docstring)."""
+    configured = os.environ.get(HOME_TERRITORY_VARIABLE, "").strip()
+    if configured:
+        level, _, code = configured.partition(":")
+        try:
+            return wh.find_territory(code, level=level) if code else wh.find_territory(level)
+        except VigieError:
+            return None
+    for level in HOME_LEVELS:
+        found = wh.territories(level=level)
+        if len(found):
+            row = found.iloc[0]
+            return Territory(row["level"], row["code"], int(row["cog"]), row["name"])
+    return None
+
+
+def mount_web(app: FastAPI) -> None:
+    """Add the observatory's pages and static bundle to `app` (made by `vigie.publish.api.create_app`)."""
+    access = app.state.access
+    bundle = Bundle()
+    app.mount("/static/dist", BundleFiles(directory=str(DIST_DIR), check_dir=False), name="bundle")
+    home_router = APIRouter(route_class=HtmlOnlyRoute, include_in_schema=False)
+    router = APIRouter(include_in_schema=False)
+
+    def levels(wh: Warehouse) -> list[dict[str, str]]:
+        present = set(wh.levels())
+        ordered = [lvl for lvl in MAP_LEVELS if lvl in present] + sorted(present - set(MAP_LEVELS))
+        return [{"id": lvl, "label": LEVEL_LABELS.get(lvl, lvl)} for lvl in ordered]
+
+    def render(request: Request, template: str, page: str, title: str, status_code: int = 200,
+               **context: Any) -> HTMLResponse:
+        prefix = request.scope.get("root_path", "").rstrip("/")
+        embed = request.query_params.get("embed") in ("1", "true", "oui")
+        with access.use() as wh:
+            level_list = levels(wh)
+            with_contours = {r[0] for r in wh.query("SELECT DISTINCT level FROM territory_geometry")}
+        config = {
+            "page": page,
+            "base": prefix,
+            "embed": embed,
+            "levels": level_list,
+            "mapLevels": [lvl for lvl in level_list if lvl["id"] in with_contours],
+            "levelLabels": {**LEVEL_LABELS, **{lvl["id"]: lvl["label"] for lvl in level_list}},
+            "syntheticMark": SYNTHETIC_MARK,
+            **context.pop("config", {}),
+        }
+        ready = bundle.ready
+        html = _templates().get_template(template).render(
+            page=page,
+            bundle_ready=ready,
+            title=title,
+            prefix=prefix,
+            embed=embed,
+            bundle=bundle,
+            navigation=[(key, prefix + path, label) for key, path, label in NAVIGATION],
+            config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
+            version=vigie.__version__,
+            synthetic_mark=SYNTHETIC_MARK,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-cache"})
+
+    @home_router.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        with access.use() as wh:
+            territory = home_territory(wh)
+        home = None if territory is None else {"level": territory.level, "code": territory.code, "name": territory.name}
+        return render(request, "home.html", "home", "Vigie — observatoire territorial", home=home,
+                      config={"home": home})
+
+    @router.get("/territoire/{level}/{code}", response_class=HTMLResponse)
+    def portrait(request: Request, level: str, code: str) -> HTMLResponse:
+        try:
+            with access.use() as wh:
+                territory = wh.find_territory(code, level=level)
+        except VigieError as exc:
+            return render(request, "not_found.html", "not_found", "Territoire introuvable — Vigie", 404,
+                          message=exc.message)
+        summary = {"level": territory.level, "code": territory.code, "name": territory.name}
+        label = LEVEL_LABELS.get(territory.level, territory.level)
+        return render(request, "portrait.html", "portrait", f"{territory.name} ({label}) — portrait — Vigie",
+                      territory=summary, level_label=label, config={"territory": summary})
+
+    @router.get("/carte", response_class=HTMLResponse)
+    def map_explorer(request: Request) -> HTMLResponse:
+        return render(request, "map.html", "map", "Carte des indicateurs — Vigie")
+
+    @router.get("/comparer", response_class=HTMLResponse)
+    def compare(request: Request) -> HTMLResponse:
+        return render(request, "compare.html", "compare", "Comparer des territoires — Vigie")
+
+    @router.get("/donnees", response_class=HTMLResponse)
+    def data(request: Request) -> HTMLResponse:
+        return render(request, "data.html", "data", "Données et téléchargements — Vigie")
+
+    @router.get("/catalogue", response_class=HTMLResponse)
+    def catalogue(request: Request) -> HTMLResponse:
+        return render(request, "catalogue.html", "catalogue", "Catalogue des indicateurs — Vigie")
+
+    # Pages first: `/` must be tried before the API's JSON landing (which still answers non-HTML requests).
+    before = len(app.router.routes)
+    app.include_router(home_router)
+    app.include_router(router)
+    added = app.router.routes[before:]
+    del app.router.routes[before:]
+    app.router.routes[0:0] = added
