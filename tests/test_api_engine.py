@@ -30,7 +30,6 @@ from shapely.geometry import Point, box, shape
 
 from vigie import formatting
 from vigie.engine.cube import build_cube
-from vigie.engine.query import Engine
 from vigie.progress import Reporter
 from vigie.publish import french_numbers
 from vigie.publish.api import create_app
@@ -192,29 +191,10 @@ def build_observatory(wh: Warehouse, folder: Path) -> None:
     build_cube(wh)
 
 
-@pytest.fixture(scope="module")
-def observatory(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("observatoire")
-    path = folder / "vigie.duckdb"
-    wh = connect(str(path))
-    try:
-        build_observatory(wh, folder)
-    finally:
-        wh.close()
-    return path
 
 
-@pytest.fixture(scope="module")
-def client(observatory):
-    with TestClient(create_app(str(observatory))) as c:
-        yield c
 
 
-@pytest.fixture(scope="module")
-def engine(observatory):
-    wh = connect(str(observatory), create=False, read_only=True)
-    yield Engine(wh)
-    wh.close()
 
 
 def t(level: str, code: str, name: str = "") -> Territory:

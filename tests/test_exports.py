@@ -12,41 +12,19 @@ import re
 import openpyxl
 import pyogrio
 import pytest
-from fastapi.testclient import TestClient
 from shapely.geometry import shape
 
-from tests.test_api_engine import CALL, COMMUNES, POP_LEGALE, build_observatory, l93
+from tests.test_api_engine import CALL, COMMUNES, POP_LEGALE, l93
 from vigie.engine.query import Engine
-from vigie.publish.api import create_app
 from vigie.publish.exports import ascii_name, decimal_comma
-from vigie.warehouse import connect
 
 SYNTHETIC = "données fictives de démonstration"
 
 
-@pytest.fixture(scope="module")
-def observatory(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("exports")
-    path = folder / "vigie.duckdb"
-    wh = connect(str(path))
-    try:
-        build_observatory(wh, folder)
-    finally:
-        wh.close()
-    return path
 
 
-@pytest.fixture(scope="module")
-def client(observatory):
-    with TestClient(create_app(str(observatory))) as c:
-        yield c
 
 
-@pytest.fixture(scope="module")
-def engine(observatory):
-    wh = connect(str(observatory), create=False, read_only=True)
-    yield Engine(wh)
-    wh.close()
 
 
 def engine_values(engine: Engine, indicator: str, level: str, year: int) -> dict[str, tuple]:

@@ -26,22 +26,8 @@ from vigie.warehouse import connect
 GDAL_HINT = "installez le paquet Debian « gdal-bin » (apt-get install --no-install-recommends gdal-bin)"
 
 
-@pytest.fixture(scope="module")
-def observatory(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ogc")
-    path = folder / "vigie.duckdb"
-    wh = connect(str(path))
-    try:
-        build_observatory(wh, folder)
-    finally:
-        wh.close()
-    return path
 
 
-@pytest.fixture(scope="module")
-def client(observatory):
-    with TestClient(create_app(str(observatory))) as c:
-        yield c
 
 
 def free_port() -> int:

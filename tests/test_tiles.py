@@ -21,22 +21,8 @@ from vigie.warehouse import connect
 MERCATOR = pyproj.Transformer.from_crs(4326, 3857, always_xy=True)
 
 
-@pytest.fixture(scope="module")
-def observatory(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiles")
-    path = folder / "vigie.duckdb"
-    wh = connect(str(path))
-    try:
-        build_observatory(wh, folder)
-    finally:
-        wh.close()
-    return path
 
 
-@pytest.fixture(scope="module")
-def client(observatory):
-    with TestClient(create_app(str(observatory))) as c:
-        yield c
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
