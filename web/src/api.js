@@ -226,6 +226,16 @@ export async function geo(level) {
   return body;
 }
 
+/** TileJSON of a level's vector tiles (its `bounds` frame the map). */
+export async function tileJSON(level) {
+  return getJSON(`/tiles/${encodeURIComponent(level)}.json`, {}, { cached: true });
+}
+
+/** Address template of a level's vector tiles (MVT, one layer named after the level, properties `code` and `name`). */
+export function tilesTemplate(level) {
+  return `${window.location.origin}${config.base || ''}/tiles/${encodeURIComponent(level)}/{z}/{x}/{y}.mvt`;
+}
+
 export async function territoryGeometry(level, code) {
   return getJSON(`/api/territories/${encodeURIComponent(level)}/${encodeURIComponent(code)}/geometry`, {}, { cached: true });
 }

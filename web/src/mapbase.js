@@ -1,4 +1,4 @@
-// MapLibre GL JS with a plain style: no external tiles, fonts or sprites; territories come from the app's API.
+// MapLibre GL JS with a plain style: no external tiles, fonts or sprites; territories come from the app's vector tiles and API.
 import maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 
@@ -50,6 +50,11 @@ export function createMap(container, { label, interactive = true, navigation = t
       if (!loaded) reject(event.error || new Error('carte impossible à afficher'));
     });
   });
+}
+
+/** A MapLibre vector source over the app's tiles of `level` (feature ids = territory codes). */
+export function vectorSource(template) {
+  return { type: 'vector', tiles: [template], minzoom: 0, maxzoom: 14, promoteId: 'code' };
 }
 
 /** [[west, south], [east, north]] of a GeoJSON object. */

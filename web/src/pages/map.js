@@ -1,12 +1,14 @@
 // Map explorer: an indicator, a level, a year. Rates and ratios as a choropleth (classification method and number
 // of classes chosen by the user, with a histogram), stocks as proportional circles (the catalogue's `kind` decides).
-// Hover shows a tooltip; a click opens the territory's portrait. The whole state is in the URL.
-import { catalogue as loadCatalogue, classes as loadClasses, cube, geo } from '../api.js';
+// Contours come from the level's vector tiles (one set for every indicator and year); the values of /api/cube are
+// joined to them by code in a `match` expression. Circles need one point per territory: the API has no centroids,
+// so for stocks only the level's GeoJSON (/api/geo) is read, to place them. Hover shows a tooltip; a click opens the territory's portrait. The whole state is in the URL.
+import { catalogue as loadCatalogue, classes as loadClasses, cube, geo, tileJSON, tilesTemplate } from '../api.js';
 import { barChart, histogram } from '../charts.js';
 import { config, href, levelLabel, portraitHref, SYNTHETIC_MARK } from '../config.js';
 import { $, clear, h, s, status, uid, fill } from '../dom.js';
 import { figureText, isNumber, number, quantity, STATUS_TEXT, themeLabel } from '../format.js';
-import { anchor, bounds, createMap, maplibregl, NO_DATA_COLOR, PALETTES } from '../mapbase.js';
+import { anchor, createMap, maplibregl, NO_DATA_COLOR, PALETTES, vectorSource } from '../mapbase.js';
 import { embedHref, isEmbedded, readState, writeState } from '../state.js';
 
 const METHODS = [
@@ -50,11 +52,21 @@ export async function start() {
 
   const map = await createMap(mapEl, { label: 'Carte des territoires colorés selon l\'indicateur choisi' });
   window.vigieMap = map; // for the browser tests and the curious
-  map.addSource('territoires', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'code' });
   map.addSource('cercles', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-  map.addLayer({ id: 'territoires-fond', type: 'fill', source: 'territoires', paint: { 'fill-color': ['coalesce', ['get', 'color'], NO_DATA_COLOR], 'fill-opacity': 0.92 } });
-  map.addLayer({ id: 'territoires-contour', type: 'line', source: 'territoires', paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 0.3, 11, 1.2] } });
-  map.addLayer({ id: 'territoires-survol', type: 'line', source: 'territoires', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#0b2545', 'line-width': 2.5 } });
+  let tiledLevel = null; // level whose vector tiles are the 'territoires' source
+  let fillColor = NO_DATA_COLOR; // the `match` expression (code -> class colour) of what is drawn
+  function useLevel(level) {
+    if (tiledLevel === level) return;
+    for (const id of ['territoires-survol', 'territoires-contour', 'territoires-fond']) if (map.getLayer(id)) map.removeLayer(id);
+    if (map.getSource('territoires')) map.removeSource('territoires');
+    map.addSource('territoires', vectorSource(tilesTemplate(level)));
+    const before = map.getLayer('cercles') ? 'cercles' : undefined;
+    const layer = { source: 'territoires', 'source-layer': level };
+    map.addLayer({ id: 'territoires-fond', type: 'fill', ...layer, paint: { 'fill-color': fillColor, 'fill-opacity': 0.92 } }, before);
+    map.addLayer({ id: 'territoires-contour', type: 'line', ...layer, paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 0.3, 11, 1.2] } }, before);
+    map.addLayer({ id: 'territoires-survol', type: 'line', ...layer, filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#0b2545', 'line-width': 2.5 } }, before);
+    tiledLevel = level;
+  }
   map.addLayer({
     id: 'cercles', type: 'circle', source: 'cercles',
     layout: { 'circle-sort-key': ['-', 0, ['get', 'r']] },
@@ -143,10 +155,14 @@ export async function start() {
     fields.method.disabled = circles;
     fields.k.disabled = circles;
     status(statusEl, 'Chargement des données…');
-    let shapes;
+    let shapes = null; // GeoJSON of the level, only to place circles
     let data;
+    let tiles;
     try {
-      [shapes, data] = await Promise.all([geo(state.level), cube({ indicator: def.id, level: state.level, year: state.year || undefined })]);
+      [tiles, shapes, data] = await Promise.all([
+        tileJSON(state.level), circles ? geo(state.level) : null,
+        cube({ indicator: def.id, level: state.level, year: state.year || undefined }),
+      ]);
     } catch (error) {
       if (mine === sequence) status(statusEl, `Carte impossible : ${error.message}`, 'error');
       return;
@@ -176,36 +192,42 @@ export async function start() {
     const counts = new Array(breaks.length).fill(0);
     let missing = 0;
     let synthetic = false;
-    const maxValue = Math.max(0, ...values);
+    const maxValue = values.reduce((m, v) => (v > m ? v : m), 0);
     const points = [];
-    const features = shapes.features.map((f) => {
-      const code = String(f.properties.code);
-      const row = byCode.get(code);
-      const properties = { code, name: f.properties.name || row?.name || code };
-      if (row && row.synthetic) synthetic = true;
-      if (row && isNumber(row.value)) {
-        if (circles) {
-          properties.color = '#f7f7f5';
-          const at = anchor(f);
-          if (at && row.value > 0) points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: { code, name: properties.name, r: MAX_RADIUS * Math.sqrt(row.value / (maxValue || 1)), synthetic: row.synthetic } });
-        } else {
-          const c = classOf(row.value);
-          counts[c] += 1;
-          properties.color = colors[c];
-        }
-      } else missing += 1;
-      return { type: 'Feature', id: code, geometry: f.geometry, properties };
-    });
-    const collection = { type: 'FeatureCollection', features };
-    map.getSource('territoires').setData(collection);
-    map.getSource('cercles').setData({ type: 'FeatureCollection', features: points });
-    const levelChanged = !current || current.level !== state.level;
-    current = { def, level: state.level, year: state.year, byCode };
-    if (levelChanged) {
-      const box = bounds(collection);
-      if (box) map.fitBounds(box, { padding: 20, duration: 0 });
+    const byColor = new Map(); // colour -> codes
+    const paint = (code, color) => { if (!byColor.has(color)) byColor.set(color, []); byColor.get(color).push(code); };
+    for (const row of data.values) {
+      if (row.synthetic) synthetic = true;
+      if (!isNumber(row.value)) { missing += 1; continue; }
+      if (circles) paint(row.code, '#f7f7f5');
+      else {
+        const c = classOf(row.value);
+        counts[c] += 1;
+        paint(row.code, colors[c]);
+      }
     }
-    renderLegend({ def, circles, breaks, colors, counts, missing, synthetic, maxValue, total: shapes.features.length, vintage: data.vintage });
+    if (circles && shapes) {
+      for (const f of shapes.features) {
+        const code = String(f.properties.code);
+        const row = byCode.get(code);
+        if (!row || !isNumber(row.value) || row.value <= 0) continue;
+        const at = anchor(f);
+        if (at) points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: { code, name: f.properties.name || row.name || code, r: MAX_RADIUS * Math.sqrt(row.value / (maxValue || 1)), synthetic: row.synthetic } });
+      }
+    }
+    const branches = [];
+    for (const [color, codes] of byColor) branches.push(codes, color);
+    fillColor = branches.length ? ['match', ['to-string', ['get', 'code']], ...branches, NO_DATA_COLOR] : NO_DATA_COLOR;
+    const levelChanged = !current || current.level !== state.level;
+    useLevel(state.level);
+    map.setPaintProperty('territoires-fond', 'fill-color', fillColor);
+    map.getSource('cercles').setData({ type: 'FeatureCollection', features: points });
+    current = { def, level: state.level, year: state.year, byCode };
+    if (levelChanged && Array.isArray(tiles.bounds) && tiles.bounds.length === 4) {
+      const [w, south, e, n] = tiles.bounds;
+      map.fitBounds([[w, south], [e, n]], { padding: 20, duration: 0 });
+    }
+    renderLegend({ def, circles, breaks, colors, counts, missing, synthetic, maxValue, total: data.values.length, vintage: data.vintage });
     if (!isEmbedded()) renderSide({ def, data, breaks, colors, circles, synthetic });
     status(statusEl, values.length ? '' : 'Aucune valeur pour ce choix : essayez une autre année ou un autre niveau.');
     map.once('idle', () => { mapEl.dataset.ready = 'true'; });

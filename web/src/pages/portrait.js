@@ -1,6 +1,6 @@
 // Portrait of a territory: key figures, evolution between censuses, comparison with a reference (in the URL),
 // one section per theme with its chart and data table, and a small map.
-import { catalogue as loadCatalogue, geo, portrait, territoryGeometry } from '../api.js';
+import { catalogue as loadCatalogue, portrait, territoryGeometry, tilesTemplate } from '../api.js';
 import { keyFigureCard, syntheticNotice } from '../cards.js';
 import { columnChart, pairedBars } from '../charts.js';
 import { config, href, levelLabel, portraitHref, SYNTHETIC_MARK } from '../config.js';
@@ -175,16 +175,17 @@ function themeTable(list, refName, caption) {
 }
 
 async function smallMap(container, territory) {
-  const [{ createMap, bounds }, layer] = await Promise.all([
+  // The territory's own contour from the API; its neighbours from the level's vector tiles (not the whole level).
+  const [{ createMap, bounds, vectorSource }, own] = await Promise.all([
     import('../mapbase.js'),
-    geo(territory.level).catch(() => null),
+    territoryGeometry(territory.level, territory.code),
   ]);
-  const self = layer ? { type: 'FeatureCollection', features: layer.features.filter((f) => f.properties.code === territory.code) } : null;
-  const shape = self && self.features.length ? self : { type: 'FeatureCollection', features: [await territoryGeometry(territory.level, territory.code)] };
+  const shape = { type: 'FeatureCollection', features: [own] };
   const map = await createMap(container, { label: `Carte de situation : ${territory.name}`, navigation: true });
-  if (layer) {
-    map.addSource('voisins', { type: 'geojson', data: layer });
-    map.addLayer({ id: 'voisins', type: 'fill', source: 'voisins', paint: { 'fill-color': '#ffffff', 'fill-outline-color': '#9aa5b1' } });
+  const tiled = (config.mapLevels || []).some((l) => l.id === territory.level);
+  if (tiled) {
+    map.addSource('voisins', vectorSource(tilesTemplate(territory.level)));
+    map.addLayer({ id: 'voisins', type: 'fill', source: 'voisins', 'source-layer': territory.level, paint: { 'fill-color': '#ffffff', 'fill-outline-color': '#9aa5b1' } });
   }
   map.addSource('territoire', { type: 'geojson', data: shape });
   map.addLayer({ id: 'territoire', type: 'fill', source: 'territoire', paint: { 'fill-color': '#1d4e89', 'fill-opacity': 0.55 } });
