@@ -150,3 +150,12 @@ def test_unknown_kind_lists_the_known_ones():
     with pytest.raises(VigieError) as exc:
         importer_class("inconnu")
     assert "recensement" in exc.value.message
+
+
+def test_custom_contours_read_the_declarations_like_the_territories(wh, tmp_path):
+    config = tmp_path / "t.yaml"
+    config.write_text("territoires: [unclosed\n")
+    for kind in ("territoires", "contours-territoires"):
+        with pytest.raises(ImportValidationError) as exc:
+            run_import(wh, importer_class(kind)(config))
+        assert "YAML illisible" in exc.value.message and exc.value.line is not None

@@ -8,6 +8,7 @@ that aggregation from communes works the same for official and custom territorie
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import yaml
@@ -23,6 +24,20 @@ LEVEL = re.compile(r"^[a-z_]{2,30}$")
 OFFICIAL_LEVELS = {"commune", "iris", "qpv", "epci", "departement", "region", "zone_emploi"}
 
 
+def load_declarations(path: Path) -> list[dict]:
+    """The `territoires` list of a configuration file; an unreadable file is an error naming its line."""
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ImportValidationError(path.name, f"YAML illisible ({getattr(exc, 'problem', exc)}).",
+                                    line=mark.line + 1 if mark else None) from None
+    entries = (config or {}).get("territoires") if isinstance(config, dict) else None
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        raise ImportValidationError(path.name, "une liste « territoires » non vide est attendue.", column="territoires")
+    return entries
+
+
 class CustomTerritoriesImporter(Importer):
     kind = "territoires"
     title = "Territoires personnalisés (configuration)"
@@ -34,15 +49,7 @@ class CustomTerritoriesImporter(Importer):
 
     def read(self, wh: Warehouse, report: Reporter) -> Batch:
         file = self.path.name
-        try:
-            config = yaml.safe_load(self.path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ImportValidationError(file, f"YAML illisible ({getattr(exc, 'problem', exc)}).",
-                                        line=mark.line + 1 if mark else None) from None
-        entries = (config or {}).get("territoires")
-        if not isinstance(entries, list) or not entries:
-            raise ImportValidationError(file, "une liste « territoires » non vide est attendue.", column="territoires")
+        entries = load_declarations(self.path)
         territories, memberships, seen = [], [], set()
         for i, entry in enumerate(entries, start=1):
             code, level, name, union = (entry.get(k) for k in ("code", "niveau", "nom", "union"))
@@ -106,8 +113,7 @@ class CustomContoursImporter(Importer):
     def read(self, wh: Warehouse, report: Reporter) -> Batch:
         from vigie.sources.contours import dissolve_contours
 
-        config = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
-        levels = sorted({str(e.get("niveau")) for e in config.get("territoires", [])})
+        levels = sorted({str(e.get("niveau")) for e in load_declarations(self.path)})
         with_contours = [int(r[0]) for r in wh.query(
             "SELECT DISTINCT cog FROM territory_geometry WHERE level = 'commune' ORDER BY cog")]
         if not with_contours:
