@@ -19,7 +19,7 @@ from vigie.sources.cog_referential import (
     COMMUNE_CODE, NO_EPCI, check_pattern, known_codes, membership_rows, territory_rows,
 )
 from vigie.sources.options import as_int, sniff_separator
-from vigie.sources.readers import check_unique, parse_numbers, read_csv
+from vigie.sources.readers import check_unique, parse_numbers, read_csv, reject_first
 from vigie.warehouse import Warehouse
 
 CENSUS_POPULATION = {
@@ -59,10 +59,8 @@ class AppartenanceImporter(Importer):
             if cog is None:
                 raise ImportValidationError(file, "millésime absent : ajoutez --option cog=AAAA.", line=1, column="ANNEE_COG")
             frame["ANNEE_COG"] = str(cog)
-        bad_year = ~frame["ANNEE_COG"].str.fullmatch(r"(19|20)\d{2}")
-        if bad_year.any():
-            row = frame[bad_year].iloc[0]
-            raise ImportValidationError(file, f"millésime mal formé « {row['ANNEE_COG']} ».", line=int(row["_line"]), column="ANNEE_COG")
+        reject_first(frame, ~frame["ANNEE_COG"].str.fullmatch(r"(19|20)\d{2}"), file, "ANNEE_COG",
+                     "millésime mal formé « {value} ».")
         frame["ANNEE_COG"] = frame["ANNEE_COG"].astype(int)
         check_pattern(frame, "CODGEO", COMMUNE_CODE, file, "code commune")
         check_unique(frame, ["ANNEE_COG", "CODGEO"], file)
@@ -93,15 +91,9 @@ class AppartenanceImporter(Importer):
 
     def _check_parents(self, wh: Warehouse, rows: pd.DataFrame, cog: int) -> None:
         for level, column in (("departement", "DEP"), ("region", "REG")):
-            unknown = ~rows[column].isin(known_codes(wh, level, cog))
-            if unknown.any():
-                row = rows[unknown].iloc[0]
-                raise ImportValidationError(
-                    self.path.name,
-                    f"{level} « {row[column]} » inconnu au COG {cog} : importez d'abord les fichiers COG "
-                    f"(vigie import cog-insee v_{level}_{cog}.csv).",
-                    line=int(row["_line"]), column=column,
-                )
+            reject_first(rows, ~rows[column].isin(known_codes(wh, level, cog)), self.path.name, column,
+                         f"{level} « {{value}} » inconnu au COG {cog} : importez d'abord les fichiers COG "
+                         f"(vigie import cog-insee v_{level}_{cog}.csv).")
 
     def _epci_labels(self) -> dict[tuple[int, str], str]:
         """EPCI names per vintage from the optional labels file (ANNEE_COG, NIVGEO, CODGEO, LIBGEO)."""

@@ -22,7 +22,7 @@ from vigie.errors import ImportValidationError, VigieError
 from vigie.progress import Reporter
 from vigie.sources.base import Batch, Importer, LICENCE_OUVERTE
 from vigie.sources.options import as_int, as_int_list, years_text
-from vigie.sources.readers import check_unique, parse_numbers, read_csv
+from vigie.sources.readers import check_unique, parse_numbers, read_csv, reject_first
 from vigie.warehouse import Warehouse
 
 COMMUNE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
@@ -52,11 +52,7 @@ MEMBERSHIP_COLUMNS = ["cog", "child_level", "child_code", "parent_level", "paren
 
 def check_pattern(frame: pd.DataFrame, column: str, pattern: re.Pattern, file: str, what: str, allow: set[str] = frozenset()) -> None:
     bad = ~frame[column].isin(allow) & ~frame[column].str.match(pattern)
-    if bad.any():
-        row = frame[bad].iloc[0]
-        raise ImportValidationError(
-            file, f"{what} mal formé « {row[column]} ».", line=int(row["_line"]), column=column
-        )
+    reject_first(frame, bad, file, column, f"{what} mal formé « {{value}} ».")
 
 
 def territory_rows(level: str, codes: pd.Series, names: pd.Series, cogs: list[int]) -> pd.DataFrame:
@@ -156,16 +152,9 @@ class CommunesTableImporter(Importer):
         """Départements and régions must be known at every vintage (import the COG files first)."""
         for level, column in (("departement", "departement"), ("region", "region")):
             for cog in cogs:
-                known = known_codes(wh, level, cog)
-                unknown = ~frame[column].isin(known)
-                if unknown.any():
-                    row = frame[unknown].iloc[0]
-                    raise ImportValidationError(
-                        self.path.name,
-                        f"{level} « {row[column]} » inconnu au COG {cog} : importez d'abord le fichier COG "
-                        f"correspondant (vigie import cog-insee v_{level}_{cog}.csv).",
-                        line=int(row["_line"]), column=column,
-                    )
+                reject_first(frame, ~frame[column].isin(known_codes(wh, level, cog)), self.path.name, column,
+                             f"{level} « {{value}} » inconnu au COG {cog} : importez d'abord le fichier COG "
+                             f"correspondant (vigie import cog-insee v_{level}_{cog}.csv).")
 
     def _populations(self, wh: Warehouse, frame: pd.DataFrame, cogs: list[int], batch: Batch) -> None:
         spec = parse_population_columns(self.options.get("populations"))

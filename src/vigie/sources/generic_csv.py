@@ -41,7 +41,7 @@ from vigie.progress import Reporter
 from vigie.sources.base import LICENCE_OUVERTE, Batch, Importer
 from vigie.sources.census import STATUS_NAMES, option_bool, option_int, parse_table_numbers, read_table
 from vigie.sources.iris import LEVEL_WORDS, check_overlap, territory_codes
-from vigie.sources.readers import check_codes, check_unique
+from vigie.sources.readers import check_codes, check_unique, reject_first
 from vigie.warehouse import Warehouse
 
 KINDS = ("stock", "ratio", "mean", "median", "published_rate", "index")
@@ -350,7 +350,6 @@ class GenericCsvImporter(Importer):
 
     def read(self, wh: Warehouse, report: Reporter) -> Batch:
         m = self.mapping()
-        file = self.path.name
         required = []
         if m.indicators:
             required += [m.code_column] + [c for c in (m.year_column, m.period_column) if c] + [i.column for i in m.indicators]
@@ -473,20 +472,12 @@ class GenericCsvImporter(Importer):
 
         if m.period_column:
             periods = frame[m.period_column].astype(str).str.strip()
-            bad = ~periods.str.match(PERIOD)
-            if bad.any():
-                row = frame[bad].iloc[0]
-                raise ImportValidationError(
-                    file, f"période « {row[m.period_column]} » invalide (attendu AAAA-Tn, AAAA-Sn ou AAAA-MM, ex. 2021-T1).",
-                    line=int(row["_line"]), column=m.period_column,
-                )
+            reject_first(frame, ~periods.str.match(PERIOD), file, m.period_column,
+                         "période « {value} » invalide (attendu AAAA-Tn, AAAA-Sn ou AAAA-MM, ex. 2021-T1).")
         elif m.year_column:
             years = frame[m.year_column].astype(str).str.strip()
-            bad = ~years.str.match(YEAR)
-            if bad.any():
-                row = frame[bad].iloc[0]
-                raise ImportValidationError(file, f"année « {row[m.year_column]} » invalide (quatre chiffres attendus).",
-                                            line=int(row["_line"]), column=m.year_column)
+            reject_first(frame, ~years.str.match(YEAR), file, m.year_column,
+                         "année « {value} » invalide (quatre chiffres attendus).")
             year_values = years.astype(int).to_numpy()
         else:
             year_values = np.full(len(frame), m.year, dtype=np.int64)

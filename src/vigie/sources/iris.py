@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from vigie.errors import ImportValidationError
-from vigie.sources.readers import check_codes
+from vigie.sources.readers import check_codes, reject_first
 from vigie.warehouse import Warehouse
 
 IRIS_CODE = re.compile(r"^[0-9][0-9AB][0-9]{7}$")
@@ -72,15 +72,8 @@ def iris_territories(
     is an error. Returns (territory, membership) frames without `source_id`.
     """
     iris = frame[iris_column].astype(str)
-    bad = ~iris.str.match(IRIS_CODE)
-    if bad.any():
-        row = frame[bad].iloc[0]
-        raise ImportValidationError(
-            file,
-            f"code IRIS invalide « {row[iris_column]} » (9 caractères attendus : code commune + 4 chiffres).",
-            line=int(row["_line"]),
-            column=iris_column,
-        )
+    reject_first(frame, ~iris.str.match(IRIS_CODE), file, iris_column,
+                 "code IRIS invalide « {value} » (9 caractères attendus : code commune + 4 chiffres).")
     check = pd.DataFrame({"_line": frame["_line"].to_numpy()})
     check_column = commune_column or iris_column
     check[check_column] = frame[commune_column].astype(str).to_numpy() if commune_column else iris.str[:5].to_numpy()

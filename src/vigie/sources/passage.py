@@ -15,7 +15,7 @@ from vigie.progress import Reporter
 from vigie.sources.base import Batch, Importer
 from vigie.sources.cog_referential import COMMUNE_CODE, check_pattern
 from vigie.sources.options import sniff_separator
-from vigie.sources.readers import check_unique, parse_numbers, read_csv
+from vigie.sources.readers import parse_numbers, read_csv, reject_first
 from vigie.warehouse import Warehouse
 
 CHANGES = {"f": "fusion", "s": "scission", "c": "changement de code", "fusion": "fusion", "scission": "scission"}
@@ -39,15 +39,9 @@ class PassageImporter(Importer):
         for column in ("code_from", "code_to"):
             check_pattern(frame, column, COMMUNE_CODE, file, "code commune")
         for column in ("cog_from", "cog_to"):
-            bad = ~frame[column].str.fullmatch(r"(19|20)\d{2}")
-            if bad.any():
-                row = frame[bad].iloc[0]
-                raise ImportValidationError(file, f"millésime mal formé « {row[column]} ».", line=int(row["_line"]), column=column)
-        unknown = ~frame["typemodif"].isin(CHANGES)
-        if unknown.any():
-            row = frame[unknown].iloc[0]
-            raise ImportValidationError(file, f"type de modification inconnu « {row['typemodif']} » (attendu f, s ou c).",
-                                        line=int(row["_line"]), column="typemodif")
+            reject_first(frame, ~frame[column].str.fullmatch(r"(19|20)\d{2}"), file, column, "millésime mal formé « {value} ».")
+        reject_first(frame, ~frame["typemodif"].isin(CHANGES), file, "typemodif",
+                     "type de modification inconnu « {value} » (attendu f, s ou c).")
         weights, status = parse_numbers(frame, "ratio", file)
         if (status != "ok").any() or ((weights <= 0) | (weights > 1)).any():
             i = int(np.argmax((status != "ok") | (weights <= 0) | (weights > 1)))

@@ -188,15 +188,14 @@ def parse_numbers(
     return values, status
 
 
+def reject_first(frame: pd.DataFrame, bad: pd.Series, file: str, column: str, problem: str) -> None:
+    """If any row is `bad`, raise the error for the first one: `problem` may name the cell as `{value}`."""
+    if bad.any():
+        row = frame[bad].iloc[0]
+        raise ImportValidationError(file, problem.format(value=row[column]), line=int(row["_line"]), column=column)
+
+
 def check_codes(frame: pd.DataFrame, column: str, known: Iterable[str], file: str, what: str = "commune") -> None:
     """Every code of `column` must be in `known`; the first unknown one is an error."""
-    known = set(known)
-    unknown = ~frame[column].isin(known)
-    if unknown.any():
-        row = frame[unknown].iloc[0]
-        raise ImportValidationError(
-            file,
-            f"code {what} inconnu « {row[column]} » (absent du référentiel de l'entrepôt).",
-            line=int(row["_line"]),
-            column=column,
-        )
+    reject_first(frame, ~frame[column].isin(set(known)), file, column,
+                 f"code {what} inconnu « {{value}} » (absent du référentiel de l'entrepôt).")
