@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/cube_national.py
 	$(BIN)/python benchmarks/api_latency.py
 	$(BIN)/python benchmarks/tiles.py
+	$(BIN)/python benchmarks/import_census.py
 
 clean:
 	rm -rf $(VENV) vigie.duckdb vigie.duckdb.wal build out $(WEB)/node_modules src/vigie/publish/static/dist tests/artifacts

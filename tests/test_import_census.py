@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +9,6 @@ import pandas as pd
 import pytest
 
 from vigie.errors import ImportValidationError
-from vigie.progress import Silent
 from vigie.sources.base import run_import
 from vigie.sources.census import CensusImporter, read_dictionary
 from vigie.sources.registry import importer_class
@@ -233,33 +230,6 @@ def test_theme_option_overrides_the_file_name(wh):
     seed_communes(wh, COMMUNES, cog=2023)
     run_import(wh, CensusImporter(FIX / "base-cc-logement-2021.CSV", theme="habitat"))
     assert set(wh.indicators()["theme"]) == {"habitat"}
-
-
-def synthetic_base_cc(path: Path, rows: int, columns: int, seed: int = 0) -> list[str]:
-    """A base-cc-like file of `rows` communes × `columns` variables (codes 10000…); returns the codes."""
-    rng = np.random.default_rng(seed)
-    codes = [f"{10000 + i:05d}" for i in range(rows)]
-    names = [f"P21_V{j:03d}" for j in range(columns)]
-    values = rng.random((rows, columns)) * 1000
-    body = "\n".join(f"{c};32;62;Commune {c};" + ";".join(f"{v:.4f}" for v in values[i]) for i, c in enumerate(codes))
-    path.write_text("CODGEO;REG;DEP;LIBGEO;" + ";".join(names) + "\n" + body + "\n", encoding="utf-8")
-    return codes
-
-
-@pytest.mark.skipif(not os.environ.get("VIGIE_BENCH"), reason="mesure de durée : VIGIE_BENCH=1 pour la lancer")
-def test_timing_of_a_national_size_base_cc(wh, tmp_path):
-    """Not a timed test: prints how long reading and validating 35,000 × 150 cells takes (VIGIE_BENCH=1)."""
-    path = tmp_path / "base-cc-synthetique-2021.CSV"
-    codes = synthetic_base_cc(path, 35_000, 150)
-    seed_communes(wh, dict.fromkeys(codes, "x"), cog=2023)
-    start = time.perf_counter()
-    batch = CensusImporter(path).read(wh, Silent())
-    read = time.perf_counter() - start
-    assert batch.rows() == 35_000 * 150
-    start = time.perf_counter()
-    run_import(wh, CensusImporter(path))
-    total = time.perf_counter() - start
-    print(f"\nbase-cc 35 000 × 150 : lecture + validation {read:.1f} s ; import complet {total:.1f} s")
 
 
 def test_iris_import_and_refusals_on_both_backends(backend_wh, tmp_path):
