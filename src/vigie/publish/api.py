@@ -200,9 +200,13 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(exports.router(context))
     app.include_router(tiles.router(context))
     app.include_router(ogc.router(context))
+    from vigie.modules.registry import web_modules
     from vigie.publish.web import mount_web
 
-    mount_web(app)
+    modules = web_modules()
+    mount_web(app, [entry for module in modules for entry in module.NAVIGATION])
+    for module in modules:
+        app.include_router(module.router(context))
 
     # ------------------------------------------------------------------ routes
     @app.get("/api", tags=["entrepôt"], summary="Présentation de l'entrepôt",

@@ -138,9 +138,14 @@ def home_territory(wh: Warehouse) -> Territory | None:
     return None
 
 
-def mount_web(app: FastAPI) -> None:
-    """Add the observatory's pages and static bundle to `app` (made by `vigie.publish.api.create_app`)."""
+def mount_web(app: FastAPI, extra_navigation: list[tuple[str, str, str]] = ()) -> None:
+    """Add the observatory's pages and static bundle to `app` (made by `vigie.publish.api.create_app`).
+
+    `extra_navigation` adds the analysis modules' pages to the menu. Their routers render their pages with
+    `app.state.render(request, template, page, title, **context)`, the same shell as the core pages.
+    """
     access = app.state.access
+    navigation = [*NAVIGATION, *extra_navigation]
     bundle = Bundle()
     app.mount("/static/dist", BundleFiles(directory=str(DIST_DIR), check_dir=False), name="bundle")
     home_router = APIRouter(route_class=HtmlOnlyRoute, include_in_schema=False)
@@ -176,13 +181,15 @@ def mount_web(app: FastAPI) -> None:
             prefix=prefix,
             embed=embed,
             bundle=bundle,
-            navigation=[(key, prefix + path, label) for key, path, label in NAVIGATION],
+            navigation=[(key, prefix + path, label) for key, path, label in navigation],
             config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
             version=vigie.__version__,
             synthetic_mark=SYNTHETIC_MARK,
             **context,
         )
         return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-cache"})
+
+    app.state.render = render
 
     @home_router.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:

@@ -1,0 +1,17 @@
+"""The analysis modules that plug into the observatory.
+
+Each name below is a module exposing:
+- `NAVIGATION`: the menu entries of its pages, as `(page key, path, label)`;
+- `router(context) -> fastapi.APIRouter`: its JSON API and its pages (rendered with `request.app.state.render`).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from types import ModuleType
+
+WEB_MODULES: list[str] = []
+
+
+def web_modules() -> list[ModuleType]:
+    return [import_module(name) for name in WEB_MODULES]
