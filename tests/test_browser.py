@@ -32,13 +32,9 @@ TIMINGS: dict[str, float] = {}
 
 # ---------------------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(demo_warehouse):
     require_browser_tools()
-    from vigie.demo.build import build_demo
-
-    database = tmp_path_factory.mktemp("navigateur") / "vigie.duckdb"
-    build_demo(str(database))
-    with LiveServer(database) as live:
+    with LiveServer(demo_warehouse) as live:
         yield live
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "timings.json").write_text(json.dumps(TIMINGS, indent=2, ensure_ascii=False), encoding="utf-8")

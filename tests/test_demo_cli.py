@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vigie.demo.build import build_demo
 from vigie.settings import demo_dir
 from vigie.warehouse import connect
 
@@ -18,9 +18,10 @@ CALL = "246200364"
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
+def demo_db(demo_warehouse, tmp_path_factory) -> Path:
+    """A copy of the shared demo warehouse: these tests run imports into it."""
     path = tmp_path_factory.mktemp("demo") / "vigie.duckdb"
-    build_demo(str(path))
+    shutil.copyfile(demo_warehouse, path)
     return path
 
 

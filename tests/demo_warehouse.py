@@ -1,0 +1,39 @@
+"""The demo warehouse, built ONCE per test run and shared by every test and xdist worker that needs real data.
+
+`demo_warehouse` is the path of a finished DuckDB file: open it read-only, or copy it first
+(`demo_copy`) to change it. The first worker to ask builds it under an exclusive file lock; the others wait
+and reuse it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> Path:
+    from vigie.demo.build import build_demo
+
+    shared = tmp_path_factory.getbasetemp().parent  # common to the xdist workers of one run
+    target = shared / "demo-partagee" / "vigie.duckdb"
+    target.parent.mkdir(exist_ok=True)
+    with open(shared / "demo-partagee.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not target.exists():
+                build_demo(str(target))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return target
+
+
+@pytest.fixture
+def demo_copy(demo_warehouse, tmp_path) -> Path:
+    """A private, writable copy of the demo warehouse."""
+    copy = tmp_path / "vigie.duckdb"
+    shutil.copyfile(demo_warehouse, copy)
+    return copy
