@@ -3,7 +3,8 @@
 #   - PostgreSQL + PostGIS (the warehouse tests on a throwaway cluster);
 #   - Chromium (browser tests, driven by Playwright with executable_path=/usr/bin/chromium: no browser download);
 #   - gdal-bin (ogrinfo reads the OGC API Features of the running server);
-#   - LibreOffice Calc without GUI (a downloaded CSV/XLSX must open: libreoffice --headless --convert-to pdf).
+#   - LibreOffice Calc without GUI (a downloaded CSV/XLSX must open: libreoffice --headless --convert-to pdf);
+#   - poppler-utils (pdftoppm renders the produced PDFs' pages to PNG).
 # Node.js 20 and npm (to build the front end) are expected on the machine.
 set -euo pipefail
 need=()
@@ -19,6 +20,7 @@ command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
 if ! command -v soffice >/dev/null 2>&1 && ! command -v libreoffice >/dev/null 2>&1; then
   need+=(libreoffice-calc-nogui)
 fi
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installation des paquets Debian nécessaires aux tests : ${need[*]}"
   SUDO=""
