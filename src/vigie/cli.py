@@ -32,6 +32,14 @@ def _add_modules() -> None:
 
     app.add_typer(enquete_app, name="enquete")
 
+    from vigie.access.cli import app as users_app
+
+    app.add_typer(users_app, name="users")
+
+    from vigie.publish.pdf.cli import register as register_publications
+
+    register_publications(app)
+
 
 _add_modules()
 

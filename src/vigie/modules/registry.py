@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-WEB_MODULES: list[str] = []
+WEB_MODULES: list[str] = ["vigie.access.web"]
 
 
 def web_modules() -> list[ModuleType]:
