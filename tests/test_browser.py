@@ -159,10 +159,42 @@ def test_map_state_is_in_the_url_and_stocks_are_drawn_as_circles(page, server):
     page.select_option("select[name=indicator]", "part_0014")
     page.wait_for_function("() => new URL(location.href).searchParams.get('indicator') === 'part_0014'")
     page.select_option("select[name=k]", "4")
-    page.wait_for_function("() => document.querySelectorAll('[data-legend] .legend-classes li').length >= 4")
-    assert "k=4" in page.url and "level=epci" in page.url
+    page.wait_for_function("() => new URL(location.href).searchParams.get('k') === '4'")
+    page.wait_for_function("() => document.querySelectorAll('[data-legend] .legend-classes li .swatch').length >= 4")
+    assert "level=epci" in page.url
     assert page.locator("[data-legend] .demo-mark").inner_text() == "données fictives de démonstration"
     check(page, "carte-epci")
+
+
+def test_keyboard_reaches_the_territories_of_the_map_and_opens_a_portrait(page, server):
+    open_page(page, server, "/carte?indicator=taux_chomage&level=epci", "[data-map][data-ready=true]")
+    box = page.get_by_role("listbox", name="Territoires visibles sur la carte")
+    assert box.locator("[role=option]").count() >= 15  # the EPCI of the Pas-de-Calais
+    # Reached with Tab from the last control (through the map and its zoom buttons).
+    page.locator("select[name=k]").focus()
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement?.getAttribute('role')") == "listbox":
+            break
+    assert page.evaluate("() => document.activeElement?.getAttribute('role')") == "listbox"
+    page.keyboard.press("Home")
+    first = page.locator("#" + box.get_attribute("aria-activedescendant"))
+    assert first.get_attribute("aria-selected") == "true"
+    tip = page.locator(".map-tip")
+    tip.wait_for()
+    assert first.locator(".map-list-name").inner_text() in tip.inner_text() and "Taux de chômage" in tip.inner_text()
+    page.keyboard.press("ArrowDown")
+    second = page.locator("#" + box.get_attribute("aria-activedescendant"))
+    assert second.get_attribute("aria-selected") == "true" and first.get_attribute("aria-selected") == "false"
+    name = second.locator(".map-list-name").inner_text()
+    page.wait_for_function(f"() => document.querySelector('.map-tip')?.innerText.includes({json.dumps(name)})")
+    page.wait_for_function("() => window.vigieMap.queryRenderedFeatures({layers: ['territoires-survol']}).length > 0")
+    assert_accessible(page)
+    code = second.get_attribute("data-code")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/territoire/epci/{code}")
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    assert page.locator("h1").inner_text() == name
 
 
 def test_portrait_has_key_figures_charts_with_tables_and_a_reference_in_the_url(page, server):

@@ -47,11 +47,32 @@ def points(value: float | None, decimals: int = 1) -> str:
 
 
 def quantity(value: float | None, unit: str, decimals: int = 0) -> str:
-    """A value with its unit, percent handled: (`12.3`, `%`) → `12,3 %`; (`1234`, `habitants`) → `1 234 habitants`."""
+    """A value with its unit, percent handled: (`12.3`, `%`) → `12,3 %`; (`1234`, `habitants`) → `1 234 habitants`;
+    the unit agrees with the number (`1 médecin`, see `unit_for`)."""
     if unit == "%":
         return percent(value, decimals)
     text = number(value, decimals)
+    unit = unit_for(None if value is None else round(value, decimals), unit)  # agrees with the number shown
     return f"{text}\u00a0{unit}" if unit and text != "–" else text
+
+
+# Units written as nothing: the label already says what the number is ("Indice de jeunesse : 147").
+SILENT_UNITS = {"indice"}
+_COUNTED = re.compile(r"^([a-zàâçéèêëîïôûùüÿœæ]{2,})s(?=$|\s)")
+
+
+def unit_for(value: float | None, unit: str) -> str:
+    """The unit as it agrees with `value` in French: a counted noun is singular below 2 (`1 médecin`, `0 logement`,
+    `1,5 habitant`, `1 emploi pour 100 actifs occupés`), plural from 2; `indice` is not written.
+
+    >>> unit_for(1, "médecins"), unit_for(2, "médecins"), unit_for(1, "pour 10 000 hab."), unit_for(147, "indice")
+    ('médecin', 'médecins', 'pour 10 000 hab.', '')
+    """
+    if not unit or unit in SILENT_UNITS:
+        return ""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or abs(value) >= 2:
+        return unit
+    return _COUNTED.sub(r"\1", unit, count=1)
 
 
 def long_date(d: date) -> str:

@@ -216,6 +216,29 @@ export async function compare(codes, indicators) {
   return { territories, indicators: indicatorsOut };
 }
 
+/** The territories a level's map draws, in the order of the map's value arrays, with the level's extent. */
+export async function mapCodes(level) {
+  return getJSON(`/api/map/codes/${encodeURIComponent(level)}`, {}, { cached: true });
+}
+
+/** A label point (lon, lat arrays, in the order of `mapCodes`) for each territory's proportional circle. */
+export async function mapPoints(level) {
+  return getJSON(`/api/map/points/${encodeURIComponent(level)}`, {}, { cached: true });
+}
+
+/**
+ * Everything a map draws for an indicator, a level and a year, in one compact answer: values aligned to
+ * `mapCodes(level)` (null when missing or secret), the positions of non-`ok` statuses, classes and histogram
+ * (not for stocks), the highest values with their names, the source and vintage.
+ */
+export async function mapValues({ indicator, level, year, method, k }) {
+  const body = await getJSON('/api/map/values', { indicator, level, year, method, k }, { cached: true });
+  const status = new Array(body.values.length).fill('ok');
+  for (const [name, positions] of Object.entries(body.status || {})) for (const i of positions) status[i] = name;
+  for (let i = 0; i < body.values.length; i += 1) if (body.values[i] === null && status[i] === 'ok') status[i] = 'missing';
+  return { ...body, statuses: status, years: (body.years || []).map(Number), year: num(body.year) };
+}
+
 /** Contours of a level, GeoJSON in WGS84 with `code` and `name` properties. */
 export async function geo(level) {
   const body = await getJSON(`/api/geo/${encodeURIComponent(level)}`, {}, { cached: true });

@@ -1,16 +1,18 @@
 // Key-figure cards: value, vintage, evolution, reference, status and demonstration marks.
 import { SYNTHETIC_MARK } from './config.js';
 import { h } from './dom.js';
-import { evolutionText, figureText, isNumber, number, STATUS_TEXT } from './format.js';
+import { evolutionText, figureText, isNumber, number, STATUS_TEXT, unitFor } from './format.js';
 
 export function keyFigureCard(f, referenceName) {
   const remark = f.status !== 'ok' ? STATUS_TEXT[f.status] || f.status : null;
   const evolution = evolutionText(f.evolution, f.unit);
-  const ref = f.reference && referenceName ? `${referenceName} : ${figureText(f.reference.value, f.reference.status, f.unit, f.decimals)}` : null;
+  // The reference line only when the reference has something to show (a value, or a secret to say).
+  const shownRef = f.reference && referenceName && (isNumber(f.reference.value) || f.reference.status === 'secret');
+  const ref = shownRef ? `${referenceName} : ${figureText(f.reference.value, f.reference.status, f.unit, f.decimals)}` : null;
   return h('li', { class: `card${f.synthetic ? ' card-synthetic' : ''}`, dataset: { indicator: f.id } },
     h('p', { class: 'card-label' }, f.label),
-    h('p', { class: 'card-value' }, isNumber(f.value) && f.unit && f.unit !== '%'
-      ? [number(f.value, f.decimals), h('span', { class: 'card-unit' }, `\u00a0${f.unit}`)]
+    h('p', { class: 'card-value' }, isNumber(f.value) && unitFor(f.value, f.unit, f.decimals) && f.unit !== '%'
+      ? [number(f.value, f.decimals), h('span', { class: 'card-unit' }, `\u00a0${unitFor(f.value, f.unit, f.decimals)}`)]
       : figureText(f.value, f.status, f.unit, f.decimals)),
     h('p', { class: 'card-year' }, f.year ? `Millésime ${f.year}` : ''),
     evolution ? h('p', { class: 'card-evolution' }, evolution) : null,

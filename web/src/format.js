@@ -47,11 +47,31 @@ export function signedNumber(value, decimals = 0, unit = '') {
   return signed(value, decimals, (v) => (unit ? `${number(v, decimals)}${NBSP}${unit}` : number(v, decimals)));
 }
 
-/** A value with its unit: (12.3, '%') -> "12,3 %"; (1234, 'habitants') -> "1 234 habitants". */
+// Units written as nothing: the label already says what the number is ("Indice de jeunesse : 147").
+const SILENT_UNITS = new Set(['indice']);
+const COUNTED = /^([a-zàâçéèêëîïôûùüÿœæ]{2,})s(?=$|\s)/;
+
+/**
+ * The unit as it agrees with the number shown, in French (as vigie.formatting.unit_for): a counted noun is singular
+ * below 2 ("1 médecin", "0 logement", "1,5 habitant"), plural from 2; "indice" is not written.
+ */
+export function unitFor(value, unit, decimals = 0) {
+  if (!unit || SILENT_UNITS.has(unit)) return '';
+  if (!isNumber(value) || Math.abs(Number(value.toFixed(decimals))) >= 2) return unit;
+  return unit.replace(COUNTED, '$1');
+}
+
+/** A value with its unit: (12.3, '%') -> "12,3 %"; (1234, 'habitants') -> "1 234 habitants"; (1, 'médecins') -> "1 médecin". */
 export function quantity(value, unit, decimals = 0) {
   if (!isNumber(value)) return DASH;
   if (unit === '%') return percent(value, decimals);
-  return unit ? `${number(value, decimals)}${NBSP}${unit}` : number(value, decimals);
+  const shown = unitFor(value, unit, decimals);
+  return shown ? `${number(value, decimals)}${NBSP}${shown}` : number(value, decimals);
+}
+
+/** "Label (unit)" for a title or a legend, without a unit the label already says ("indice"). */
+export function withUnit(label, unit) {
+  return unit && !SILENT_UNITS.has(unit) ? `${label} (${unit})` : label;
 }
 
 /** A short number for axes: 12 345 -> "12 k", 1 234 567 -> "1,2 M". */

@@ -24,13 +24,15 @@ const LOCALE = {
   'TouchPanBlocker.Message': 'Utilisez deux doigts pour déplacer la carte',
 };
 
-/** A map in `container` on the plain style; resolves once the style is loaded. */
-export function createMap(container, { label, interactive = true, navigation = true } = {}) {
+/** A map in `container` on the plain style (framed on `bounds` [west, south, east, north] when given); resolves once the style is loaded. */
+export function createMap(container, { label, interactive = true, navigation = true, bounds = null } = {}) {
+  const frame = Array.isArray(bounds) && bounds.length === 4
+    ? { bounds: [[bounds[0], bounds[1]], [bounds[2], bounds[3]]], fitBoundsOptions: { padding: 20 } }
+    : { center: [2.5, 50.45], zoom: 7 };
   const map = new maplibregl.Map({
     container,
     style: BLANK_STYLE,
-    center: [2.5, 50.45],
-    zoom: 7,
+    ...frame,
     attributionControl: false,
     dragRotate: false,
     pitchWithRotate: false,

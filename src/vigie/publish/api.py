@@ -247,6 +247,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
                 "catalogue": f"{p}/api/catalogue",
                 "cube": f"{p}/api/cube",
                 "search": f"{p}/api/search",
+                "map": f"{p}/api/map/values",
                 "export": f"{p}/api/export",
                 "tiles": f"{p}/tiles/{{level}}/{{z}}/{{x}}/{{y}}.mvt",
                 "ogc": f"{p}{ogc.PREFIX}",

@@ -14,8 +14,10 @@ indicator, GeoJSON layers, tile geometries) is computed once, on first use, and 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator
@@ -73,6 +75,31 @@ class WarehouseAccess:
             self.warehouse.close()
 
 
+@dataclass
+class MapLayout:
+    """The territories a level's map draws, in one fixed order (by code), with a label point for each.
+
+    The map's values travel as arrays aligned to `codes` (`/api/map/values`), so that a value costs a number, not a
+    code and a name; `lon`/`lat` place each territory's proportional circle (`ST_PointOnSurface` of its contour:
+    always inside it, unlike a centroid); `bounds` frame the map before any value arrives; `version` names the
+    order (a hash of the codes), for the client to check that arrays and order match.
+    """
+
+    level: str
+    cog: int
+    codes: list[str]
+    lon: list[float | None]
+    lat: list[float | None]
+    bounds: tuple[float, float, float, float] | None
+    version: str = ""
+    position: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.position = {code: i for i, code in enumerate(self.codes)}
+        if not self.version:
+            self.version = hashlib.sha256("\n".join(self.codes).encode("utf-8")).hexdigest()[:16]
+
+
 class AppContext:
     """The warehouse, its engine (one per app, built once) and the facts read once from them.
 
@@ -92,6 +119,8 @@ class AppContext:
         self.tiles = None  # the tile builder, set by `tiles.router`
         self.closing = threading.Event()
         self.prepared = threading.Event()  # set when `warm` has finished
+        self._layouts: dict[str, MapLayout] = {}
+        self._layout_lock = threading.Lock()
 
     # ------------------------------------------------------------------ engine
     @property
@@ -202,6 +231,10 @@ class AppContext:
             import mapclassify  # noqa: F401  (a slow first import, done here rather than in a request)
         levels = sorted(self.geometry_levels, key=lambda lv: (lv != "commune", lv))
         for level in levels:
+            if self.closing.is_set():
+                return
+            self.map_layout(level)
+        for level in levels:
             if self.closing.is_set() or self.tiles is None:
                 return
             self.tiles.prepare(level)
@@ -210,6 +243,48 @@ class AppContext:
                 return
             self.tiles.prerender(level, stop=self.closing)
         self.prepared.set()
+
+    def map_layout(self, level: str) -> MapLayout:
+        """The order, label points and extent of the territories the map draws at `level` (built once)."""
+        found = self._layouts.get(level)
+        if found is not None:
+            return found
+        if level not in self.geometry_levels:
+            self.check_level(level)
+            raise NotFoundError(
+                f"Le niveau « {level} » n'a pas de contours dans l'entrepôt (niveaux avec contours : "
+                f"{', '.join(sorted(self.geometry_levels)) or 'aucun'})."
+            )
+        with self._layout_lock:
+            if level not in self._layouts:
+                self._layouts[level] = self._build_layout(level)
+            return self._layouts[level]
+
+    def _build_layout(self, level: str) -> MapLayout:
+        import numpy as np
+        import shapely
+
+        cog = self.geometry_levels[level]
+        with self.access.use() as wh:
+            rows = wh.query(
+                "SELECT code, ST_AsBinary(geom_web) FROM territory_geometry WHERE level = ? AND cog = ? ORDER BY code",
+                (level, cog),
+            )
+        codes = [str(r[0]) for r in rows]
+        geoms = shapely.from_wkb([bytes(r[1]) if r[1] is not None else None for r in rows])
+        try:
+            points = shapely.point_on_surface(geoms)
+        except shapely.errors.GEOSException:  # an invalid contour: repaired first
+            points = shapely.point_on_surface(shapely.make_valid(geoms))
+        xy = shapely.get_coordinates(points, include_z=False) if len(points) else np.empty((0, 2))
+        present = ~(shapely.is_missing(points) | shapely.is_empty(points))
+        lon: list[float | None] = [None] * len(codes)
+        lat: list[float | None] = [None] * len(codes)
+        for i, (x, y) in zip(np.flatnonzero(present).tolist(), np.round(xy, 5).tolist()):
+            lon[i], lat[i] = x, y
+        total = shapely.total_bounds(geoms) if len(geoms) else None
+        bounds = None if total is None or not np.isfinite(total).all() else tuple(round(float(v), 5) for v in total)
+        return MapLayout(level, int(cog), codes, lon, lat, bounds)
 
     @cached_property
     def cube_index(self):

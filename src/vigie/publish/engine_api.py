@@ -1,5 +1,11 @@
 """The observatory's JSON API over the indicator engine: catalogue, cube, portraits, comparisons, map classes,
-territory search and the GeoJSON contours the map draws.
+territory search, the map's compact answers and the GeoJSON contours.
+
+The map of 35,000 communes reads three compact answers rather than the cube's rows: `/api/map/codes/{level}` (the
+territories in a fixed order, and the level's extent), `/api/map/values` (one array of values in that order, the
+positions of non-`ok` statuses, the classes and histogram computed here, the highest values with their names)
+and, for proportional circles, `/api/map/points/{level}` (a label point inside each contour). Codes and points
+are computed once per level (`AppContext.map_layout`, at warm-up); every answer is serialised and gzipped once.
 
 Everything reads the materialised cube through the app's one `Engine`. A masked value is never sent: its
 `value` is null and its `status` says `secret`. Answers that cannot change while the app runs (portraits,
@@ -249,25 +255,31 @@ def router(ctx: AppContext) -> APIRouter:
         engine = ctx.engine
         definition = engine.indicator(indicator)
         ctx.check_level(level)
-        if method not in METHODS:
-            raise ParameterError(f"Paramètre « method » : « {params.shown(method)} » inconnu ; méthodes : {', '.join(METHODS)}.")
-        bounds = None
-        if method == "manual":
-            if not bins:
-                raise ParameterError("La méthode « manual » demande des bornes : paramètre « bins » (ex. 5,10,20).")
-            bounds = params.numbers(bins, "bins")
-            if not bounds or any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
-                raise ParameterError("Paramètre « bins » : bornes strictement croissantes attendues.")
+        bounds = classification(method, bins)
         chosen = params.year(year, ctx.years(indicator, level), f"l'indicateur « {indicator} » au niveau « {level} »")
         key = ("classes", indicator, level, chosen, method, k, tuple(bounds) if bounds else None)
         return cached(request, answers, key, lambda: classes_json(definition, level, chosen, method, k, bounds))
 
+    def classification(method: str, bins: str | None) -> list[float] | None:
+        """Check the classification method; the manual bounds, when it is « manual »."""
+        if method not in METHODS:
+            raise ParameterError(f"Paramètre « method » : « {params.shown(method)} » inconnu ; méthodes : {', '.join(METHODS)}.")
+        if method != "manual":
+            return None
+        if not bins:
+            raise ParameterError("La méthode « manual » demande des bornes : paramètre « bins » (ex. 5,10,20).")
+        bounds = params.numbers(bins, "bins")
+        if not bounds or any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
+            raise ParameterError("Paramètre « bins » : bornes strictement croissantes attendues.")
+        return bounds
+
     def classes_json(definition: IndicatorDef, level: str, chosen: int, method: str, k: int,
-                     bounds: list[float] | None) -> dict[str, Any]:
+                     bounds: list[float] | None, frame=None) -> dict[str, Any]:
         engine = ctx.engine
         with ctx.access.use(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # mapclassify warns when there are fewer distinct values than classes
-            frame = engine.values(definition.id, level, years=[chosen])
+            if frame is None:
+                frame = engine.values(definition.id, level, years=[chosen])
             if method != "jenks":
                 breaks = engine.classes(definition.id, level, chosen, method=method, k=k, bins=bounds)
         values = frame["value"].dropna().to_numpy(dtype=float)
@@ -315,6 +327,98 @@ def router(ctx: AppContext) -> APIRouter:
         results = [{"level": e.level, "code": e.code, "name": e.name, "level_label": level_label(e.level), "tier": tier}
                    for e, tier in found]
         return json_response({"q": text, "count": len(results), "results": results})
+
+    # ------------------------------------------------------------------ the map's compact answers
+    layouts = LRU(64)
+
+    @api.get("/api/map/codes/{level}", tags=["observatoire"], summary="Territoires de la carte, dans l'ordre des valeurs",
+             description="Codes des territoires que la carte dessine à ce niveau (ceux qui ont un contour), triés : les "
+                         "tableaux de `/api/map/values` et `/api/map/points` suivent cet ordre. Avec l'emprise du niveau "
+                         "(`bounds` : ouest, sud, est, nord, en WGS84) et `version`, qui nomme cet ordre ; en-têtes "
+                         "`ETag` et `Cache-Control`.",
+             responses=errors(404), response_class=Response)
+    def map_codes(request: Request, level: str) -> Response:
+        layout = ctx.map_layout(level)
+        body = layouts.get(("codes", level), lambda: Body(dumps({
+            "level": level, "cog": layout.cog, "version": layout.version, "count": len(layout.codes),
+            "bounds": layout.bounds, "codes": layout.codes})))
+        return respond(request, body, JSON)
+
+    @api.get("/api/map/points/{level}", tags=["observatoire"], summary="Points d'ancrage des cercles de la carte",
+             description="Pour chaque territoire de `/api/map/codes/{level}`, dans le même ordre, un point situé dans son "
+                         "contour (`ST_PointOnSurface`, WGS84, 5 décimales) où placer son cercle proportionnel : "
+                         "tableaux `lon` et `lat` (nuls pour un contour vide).",
+             responses=errors(404), response_class=Response)
+    def map_points(request: Request, level: str) -> Response:
+        layout = ctx.map_layout(level)
+        body = layouts.get(("points", level), lambda: Body(dumps({
+            "level": level, "version": layout.version, "count": len(layout.codes), "lon": layout.lon, "lat": layout.lat})))
+        return respond(request, body, JSON)
+
+    @api.get("/api/map/values", tags=["observatoire"], summary="Valeurs et classes d'une carte, en tableaux compacts",
+             description="Tout ce que la carte dessine pour un indicateur, un niveau et une année, en une réponse : les "
+                         "valeurs dans l'ordre de `/api/map/codes/{level}` (nulles quand la valeur manque ou est "
+                         "couverte par le secret statistique), les positions des valeurs qui ne sont pas `ok` par statut "
+                         "(`status`), les classes de la légende et leur histogramme (sauf pour les stocks, dessinés en "
+                         "cercles proportionnels), les valeurs les plus élevées (avec le nom du territoire), la source et "
+                         "le millésime. En-têtes `ETag` et `Cache-Control` ; réponse compressée (gzip) une fois pour toutes.",
+             responses=errors(400, 404, 422, 503), response_class=Response)
+    def map_values(
+        request: Request,
+        indicator: str = Query(..., description="Identifiant de l'indicateur."),
+        level: str = Query("commune", description="Niveau des territoires (un niveau qui a des contours)."),
+        year: int | None = Query(None, ge=1000, le=9999, description="Millésime (par défaut : le dernier disponible)."),
+        method: str = Query("quantiles", description="quantiles, jenks, equal (intervalles égaux) ou manual."),
+        k: int = Query(5, ge=1, le=12, description="Nombre de classes (1 à 12)."),
+        bins: str | None = Query(None, description="Bornes supérieures des classes pour « manual » (ex. 5,10,20)."),
+    ) -> Response:
+        engine = ctx.engine
+        definition = engine.indicator(indicator)
+        layout = ctx.map_layout(level)
+        bounds = classification(method, bins)
+        chosen = params.year(year, ctx.years(indicator, level), f"l'indicateur « {indicator} » au niveau « {level} »")
+        circles = definition.kind == "stock"
+        key = ("map", indicator, level, chosen) + (() if circles else (method, k, tuple(bounds) if bounds else None))
+        return cached(request, answers, key, lambda: map_values_json(definition, layout, chosen, method, k, bounds))
+
+    def map_values_json(definition: IndicatorDef, layout, chosen: int, method: str, k: int,
+                        bounds: list[float] | None) -> dict[str, Any]:
+        level = layout.level
+        with ctx.access.use():
+            frame = ctx.engine.values(definition.id, level, years=[chosen])
+        n = len(layout.codes)
+        where = np.array([layout.position.get(code, -1) for code in frame["code"]], dtype=np.int64)
+        inside = where >= 0
+        raw = frame["value"].to_numpy(dtype=float, na_value=np.nan)
+        status = frame["status"].astype(str).to_numpy(dtype=object)
+        values = np.full(n, np.nan)
+        statuses = np.full(n, "missing", dtype=object)
+        values[where[inside]] = raw[inside]
+        statuses[where[inside]] = status[inside]
+        values[statuses == "secret"] = np.nan
+        digits = min(6, max(0, definition.decimals) + 2)  # enough for classes to fall as the server's breaks say
+        shown = [None if v != v else (int(v) if v.is_integer() else v) for v in np.round(values, digits).tolist()]
+        by_status = {name: np.flatnonzero(statuses == name).tolist() for name in sorted(set(statuses.tolist()) - {"ok"})}
+        by_status["missing"] = [i for i in by_status.get("missing", []) if shown[i] is None]
+        numbers = values[~np.isnan(values)]
+        order = np.argsort(-np.where(np.isnan(values), -np.inf, values), kind="stable")[: min(8, len(numbers))]
+        top = [{"code": layout.codes[i], "name": ctx.names.get((level, layout.codes[i]), layout.codes[i]),
+                "value": shown[i], "status": str(statuses[i])} for i in order.tolist()]
+        synthetic = bool(frame["synthetic"].fillna(False).astype(bool).any()) if len(frame) else False
+        circles = definition.kind == "stock"
+        classes = None if circles else {
+            key: value for key, value in classes_json(definition, level, chosen, method, k, bounds, frame).items()
+            if key in ("method", "k", "breaks", "classes", "histogram", "count", "missing")}
+        return {
+            "indicator": {"id": definition.id, "label": definition.label, "unit": definition.unit, "kind": definition.kind,
+                          "decimals": definition.decimals, "source": definition.source, "definition": definition.definition},
+            "level": level, "year": chosen, "vintage": ctx.vintage_text(definition.id, chosen),
+            "years": ctx.years(definition.id, level), "version": layout.version, "count": n,
+            "with_value": int(len(numbers)), "min": float(numbers.min()) if len(numbers) else None,
+            "max": float(numbers.max()) if len(numbers) else None, "values": shown, "status": by_status,
+            "drawing": "cercles" if circles else "aplats", "classes": classes, "top": top,
+            "synthetic": synthetic, "synthetic_mark": SYNTHETIC_MARK if synthetic else None,
+        }
 
     # ------------------------------------------------------------------ geometry
     @api.get("/api/geo/layers/{layer_id}", tags=["géographie"], summary="Une couche en GeoJSON pour la carte",

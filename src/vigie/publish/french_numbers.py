@@ -74,4 +74,5 @@ def quantity(value: float | None, unit: str, decimals: int = 0) -> str:
     if unit == "%":
         return percent(value, decimals)
     text = number(value, decimals)
+    unit = formatting.unit_for(None if _missing(value) else round(value, decimals), unit)
     return f"{text}\u00a0{unit}" if unit and text != "–" else text

@@ -22,6 +22,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -71,6 +72,7 @@ class Bundle:
         self._stamp: float | None = None
         self.script: str | None = None
         self.styles: list[str] = []
+        self._entries: dict[str, dict] = {}
 
     @property
     def ready(self) -> bool:
@@ -83,7 +85,26 @@ class Bundle:
             entries = json.loads(self.manifest.read_text(encoding="utf-8"))
             entry = entries.get(ENTRY) or next(e for e in entries.values() if e.get("isEntry"))
             self.script, self.styles, self._stamp = entry["file"], list(entry.get("css", [])), stamp
+            self._entries = entries
         return True
+
+    def page_files(self, page: str) -> tuple[list[str], list[str]]:
+        """The scripts and styles the page's module imports (statically), for `<link rel="modulepreload">`: the
+        browser fetches them with the entry script instead of one after the other."""
+        scripts: list[str] = []
+        styles: list[str] = []
+        todo = [f"src/pages/{page}.js"]
+        seen = {ENTRY}
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in self._entries:
+                continue
+            seen.add(name)
+            item = self._entries[name]
+            scripts.append(item["file"])
+            styles += [css for css in item.get("css", []) if css not in self.styles and css not in styles]
+            todo += item.get("imports", [])
+        return scripts, styles
 
 
 class BundleFiles(StaticFiles):
@@ -138,6 +159,34 @@ def home_territory(wh: Warehouse) -> Territory | None:
     return None
 
 
+def map_preloads(request: Request, default: str | None) -> list[str]:
+    """The addresses the map page asks first (code order and values), written exactly as its script writes them,
+    for `<link rel="preload">`: they travel while the scripts load."""
+    prefix = request.scope.get("root_path", "").rstrip("/")
+    query = request.query_params
+    level = query.get("level") or "commune"
+    indicator = query.get("indicator") or default
+    if not indicator:
+        return []
+    asked = {"indicator": indicator, "level": level, "year": query.get("year") or "",
+             "method": query.get("method") or "quantiles", "k": query.get("k") or "5"}
+    values = urlencode([(k, v) for k, v in asked.items() if v])
+    return [f"{prefix}/api/map/codes/{quote(level, safe='')}", f"{prefix}/api/map/values?{values}"]
+
+
+def default_map_indicator(context) -> str | None:
+    """The map's indicator when the address names none: the first key rate of the catalogue mapped at commune
+    level (else the first indicator with values at a level that has contours)."""
+    if not context.has_engine:
+        return None
+    years = context.indicator_years
+    mapped = set(context.geometry_levels)
+    found = [d for d in context.engine.catalogue.values() if mapped & set(years.get(d.id, {}))]
+    best = next((d for d in found if d.key and d.kind != "stock" and "commune" in years.get(d.id, {})), None)
+    best = best or (found[0] if found else None)
+    return best.id if best else None
+
+
 def mount_web(app: FastAPI, extra_navigation: list[tuple[str, str, str]] = ()) -> None:
     """Add the observatory's pages and static bundle to `app` (made by `vigie.publish.api.create_app`).
 
@@ -174,7 +223,10 @@ def mount_web(app: FastAPI, extra_navigation: list[tuple[str, str, str]] = ()) -
             **context.pop("config", {}),
         }
         ready = bundle.ready
+        preload_scripts, preload_styles = bundle.page_files(page) if ready else ([], [])
         html = _templates().get_template(template).render(
+            preload_scripts=preload_scripts,
+            preload_styles=preload_styles,
             page=page,
             bundle_ready=ready,
             title=title,
@@ -214,7 +266,18 @@ def mount_web(app: FastAPI, extra_navigation: list[tuple[str, str, str]] = ()) -
 
     @router.get("/carte", response_class=HTMLResponse)
     def map_explorer(request: Request) -> HTMLResponse:
-        return render(request, "map.html", "map", "Carte des indicateurs — Vigie")
+        # The map starts on the level's extent and asks for its values at once: both are in the page's config.
+        context = getattr(app.state, "context", None)
+        extra: dict[str, Any] = {}
+        if context is not None:
+            level = request.query_params.get("level") or "commune"
+            try:
+                extra["mapBounds"] = context.map_layout(level).bounds
+            except VigieError:
+                pass
+            extra["mapDefault"] = default_map_indicator(context)
+        return render(request, "map.html", "map", "Carte des indicateurs — Vigie", config=extra,
+                      preload_fetches=map_preloads(request, extra.get("mapDefault")))
 
     @router.get("/comparer", response_class=HTMLResponse)
     def compare(request: Request) -> HTMLResponse:

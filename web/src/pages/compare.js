@@ -5,7 +5,7 @@ import { syntheticNotice } from '../cards.js';
 import { barChart } from '../charts.js';
 import { levelLabel, portraitHref, SYNTHETIC_MARK } from '../config.js';
 import { $, clear, h, status, uid, fill } from '../dom.js';
-import { figureText, themeLabel } from '../format.js';
+import { figureText, themeLabel, withUnit } from '../format.js';
 import { mountSearch } from '../search.js';
 import { embedHref, isEmbedded, readState, writeState } from '../state.js';
 
@@ -88,7 +88,7 @@ export async function start() {
       const d = data.indicators.find((x) => x.id === state.indicateur);
       if (!d) return;
       fill(chartBox, barChart({
-        id: 'comparaison', title: `${d.label} (${d.unit})`,
+        id: 'comparaison', title: withUnit(d.label, d.unit),
         items: chosen.map((t) => { const v = valueOf(d, t); return { label: t.name, value: v?.value ?? null, status: v?.status, highlight: true }; }),
         unit: d.unit, decimals: d.decimals, synthetic: d.values.some((v) => v.synthetic), valueLabel: d.label,
         embed: isEmbedded() ? null : embedHref({ indicateur: d.id }),

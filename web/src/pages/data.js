@@ -2,7 +2,7 @@
 import { catalogue as loadCatalogue, cube, exportHref } from '../api.js';
 import { config, levelLabel, portraitHref, SYNTHETIC_MARK } from '../config.js';
 import { $, clear, h, status, uid, fill } from '../dom.js';
-import { collator, figureText, number, STATUS_TEXT, themeLabel } from '../format.js';
+import { collator, figureText, number, STATUS_TEXT, themeLabel, withUnit } from '../format.js';
 import { readState, writeState } from '../state.js';
 
 const FORMATS = [
@@ -104,7 +104,7 @@ export async function start() {
           label, h('span', { 'aria-hidden': 'true', class: 'sort-arrow' }, active ? (state.sens === 'desc' ? ' ▼' : ' ▲') : ' ↕')));
     };
     const table = h('table', { class: 'data-table sortable' },
-      h('caption', {}, `${def.label} (${def.unit}) — ${levelLabel(state.level)}, ${state.year}. Cliquez un en-tête pour trier.`),
+      h('caption', {}, `${withUnit(def.label, def.unit)} — ${levelLabel(state.level)}, ${state.year}. Cliquez un en-tête pour trier.`),
       h('thead', {}, h('tr', {}, header('code', 'Code'), header('name', 'Territoire'), header('value', 'Valeur', 'num'), header('status', 'Statut'))),
       h('tbody', {}, sorted().map((r) => h('tr', {},
         h('td', {}, r.code),

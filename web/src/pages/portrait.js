@@ -5,7 +5,7 @@ import { keyFigureCard, syntheticNotice } from '../cards.js';
 import { columnChart, pairedBars } from '../charts.js';
 import { config, href, levelLabel, portraitHref, SYNTHETIC_MARK } from '../config.js';
 import { $, clear, h, status, uid } from '../dom.js';
-import { collator, evolutionText, figureText, STATUS_TEXT, themeLabel } from '../format.js';
+import { collator, evolutionText, figureText, STATUS_TEXT, themeLabel, withUnit } from '../format.js';
 import { embedHref, isEmbedded, readState, writeState } from '../state.js';
 
 // Series shown as "evolution between census years", in this order of preference.
@@ -100,7 +100,7 @@ export async function start() {
       if (only && only !== chartId) continue;
       charts.push(columnChart({
         id: chartId,
-        title: `${f.label} — évolution (${f.unit})`,
+        title: withUnit(`${f.label} — évolution`, f.unit),
         points: f.series.map((p) => ({ label: String(p.year), value: p.value, status: p.status, synthetic: p.synthetic })),
         unit: f.unit, decimals: f.decimals, synthetic: f.series.some((p) => p.synthetic),
         note: evolutionText(f.evolution, f.unit) ? `Évolution : ${evolutionText(f.evolution, f.unit)}.` : null,
