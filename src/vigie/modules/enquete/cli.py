@@ -336,6 +336,37 @@ def entretiens(
             console.print(f"« {q['citation']} » — {q['entretien']} ({q['profil']})")
 
 
+@app.command("rapport")
+def rapport(
+    enquete: Optional[str] = typer.Option(None, "--enquete", help="Identifiant de l'enquête (défaut : la seule de l'entrepôt)."),
+    sortie: Path = typer.Option(Path("publications"), "--sortie", "-o", help="Dossier où écrire le PDF et son classeur XLSX (défaut : ./publications)."),
+    schema: str = typer.Option("calage", "--schema", help="Pondération à utiliser (« aucune » : poids de sondage)."),
+    sans_donnees: bool = typer.Option(False, "--sans-donnees", help="Ne pas écrire le classeur XLSX des chiffres."),
+) -> None:
+    """Rapport d'enquête en PDF : méthode, flux et zones de chalandise par motif, estimations, entretiens ; et son classeur XLSX."""
+    from vigie.modules.enquete.report import make_report
+    from vigie.modules.enquete.survey import surveys
+
+    try:
+        wh = _open(read_only=True)
+        try:
+            if enquete is None:
+                known = list(surveys(wh)["id"])
+                if not known:
+                    raise VigieError("Aucune enquête dans l'entrepôt : « vigie enquete importer » ou « vigie enquete demo ».")
+                if len(known) > 1:
+                    raise VigieError(f"Plusieurs enquêtes dans l'entrepôt ({', '.join(known)}) : précisez --enquete.")
+                enquete = known[0]
+            made = make_report(wh, enquete, sortie, scheme=None if schema == "aucune" else schema,
+                               datapack=not sans_donnees)
+        finally:
+            wh.close()
+    except VigieError as exc:
+        _fail(exc)
+    console.print(f"{made.pdf} ({fmt.number(made.pages)} pages)"
+                  + (f" + {made.xlsx.name} ({fmt.number(made.figures)} chiffres)" if made.xlsx else ""), highlight=False)
+
+
 @app.command("liste")
 def liste() -> None:
     """Liste les enquêtes de l'entrepôt."""

@@ -25,8 +25,9 @@
     motives:                                # destination columns per motive (commune codes)
       loisirs: [dest_loisirs_1, dest_loisirs_2]
       sport: dest_sport
-    external_destinations:                  # destinations outside the warehouse's referential
-      "59350": Lille
+    external_destinations:                  # destinations outside the warehouse's referential: a name, or
+      "59350": Lille                        # a name and a WGS84 position for the flow maps:
+      "59009": {name: Villeneuve-d'Ascq, lon: 3.1417, lat: 50.6233}
 
 Quote modality codes in YAML ("01", not 01). Census margins (`margins.census_margins`) expect INSEE codes for the
 profile variables: sex "1"/"2", age groups "15-29", "30-44", "45-59", "60-74", "75+", socio-professional group
@@ -95,6 +96,8 @@ class Codebook:
     profile: dict[str, str] = field(default_factory=dict)
     missing_values: tuple[str, ...] = DEFAULT_MISSING
     external_destinations: dict[str, str] = field(default_factory=dict)
+    # WGS84 (lon, lat) of the external destinations given with a position (flow maps place them there).
+    external_positions: dict[str, tuple[float, float]] = field(default_factory=dict)
     text: str = ""
     file: str = "dictionnaire.yaml"
 
@@ -250,6 +253,27 @@ def load_codebook(path: Path | str | None = None, *, text: str | None = None, fi
     external = raw.get("external_destinations") or {}
     if not isinstance(external, dict):
         fail("« external_destinations » doit associer un nom à chaque code de destination.", "external_destinations")
+    external_names, external_positions = {}, {}
+    for code, entry in external.items():
+        code = str(code)
+        if isinstance(entry, dict):
+            name = entry.get("name", entry.get("nom"))
+            if not isinstance(name, (str, int)) or not str(name).strip():
+                fail(f"destination extérieure « {code} » : nom (name) absent.", "external_destinations", code)
+            lon, lat = entry.get("lon"), entry.get("lat")
+            if lon is not None or lat is not None:
+                try:
+                    lon, lat = float(lon), float(lat)
+                except (TypeError, ValueError):
+                    fail(f"destination extérieure « {code} » : lon et lat doivent être deux nombres (degrés WGS84).",
+                         "external_destinations", code)
+                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                    fail(f"destination extérieure « {code} » : position hors limites (lon entre -180 et 180, lat entre -90 et 90).",
+                         "external_destinations", code)
+                external_positions[code] = (lon, lat)
+            external_names[code] = str(name).strip()
+        else:
+            external_names[code] = str(entry)
     missing = raw.get("missing_values", list(DEFAULT_MISSING))
     missing = [missing] if isinstance(missing, str) else missing
     if not isinstance(missing, list):
@@ -272,7 +296,7 @@ def load_codebook(path: Path | str | None = None, *, text: str | None = None, fi
         synthetic=bool(synthetic), territory=text_key("territory", False), cog=cog, separator=separator,
         encoding=str(raw.get("encoding") or "utf-8"), decimal_comma=_flag(raw.get("decimal_comma", False)), sheet=raw.get("sheet"), weight=weight, design=design,
         profile=profile, missing_values=tuple(str(m).strip() for m in missing),
-        external_destinations={str(k): str(v) for k, v in external.items()}, text=text, file=file)
+        external_destinations=external_names, external_positions=external_positions, text=text, file=file)
 
 
 def _flag(value: Any) -> bool:

@@ -33,6 +33,8 @@ from vigie.modules.enquete.calibration import Calibration, Raking
 
 Z95 = float(stats.norm.ppf(0.975))
 MIN_RESPONDENTS = 30
+# Below this trace of the design-effect matrix per degree of freedom, a cross-table has no sampling variance.
+FIXED_TABLE_TRACE = 1e-9
 
 
 class EstimationError(VigieError):
@@ -59,7 +61,12 @@ class Estimate:
 
 @dataclass
 class RaoScott:
-    """Rao–Scott tests of independence of a two-way table (R `svychisq`)."""
+    """Rao–Scott tests of independence of a two-way table (R `svychisq`).
+
+    `reason` (French) is set when there is no test: the design effects of the table vanish (its cells are fixed
+    by the calibration or the design, e.g. age × sex when sex × age is a margin), so that F would be X²/0. The
+    statistics are then NaN and `sentence()` gives the reason.
+    """
 
     pearson: float  # Pearson X² of the weighted table scaled to the sample size
     f: float  # second-order corrected statistic X²/tr(Δ)
@@ -69,17 +76,26 @@ class RaoScott:
     chisq_adjusted: float  # first-order: X²/mean(eigenvalues of Δ)
     df: int
     p_value_chisq: float
+    reason: str | None = None
+
+    @property
+    def computed(self) -> bool:
+        return self.reason is None
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        """The statistics (NaN when there is no test); the reason is `sentence()`."""
+        return {k: v for k, v in self.__dict__.items() if k != "reason"}
 
     def sentence(self) -> str:
         from vigie import formatting as fmt
 
+        if self.reason is not None:
+            return self.reason
         verdict = "dépendance significative au seuil de 5 %" if self.p_value < 0.05 else "pas de dépendance significative au seuil de 5 %"
+        p = f"p < {fmt.number(0.0001, 4)}" if self.p_value < 0.0001 else f"p = {fmt.number(self.p_value, 4)}"
         return (f"Test du χ² de Pearson corrigé de Rao et Scott : F = {fmt.number(self.f, 3)} "
                 f"({fmt.number(self.ndf, 2)} et {fmt.number(self.ddf, 1)} degrés de liberté), "
-                f"p = {fmt.number(self.p_value, 4)} : {verdict}.")
+                f"{p} : {verdict}.")
 
 
 @dataclass
@@ -396,10 +412,18 @@ def rao_scott(design: Design, rows, cols) -> RaoScott:
     numr = cmat.T @ np.diag(inv_p) @ v @ np.diag(inv_p) @ cmat
     delta = np.linalg.solve(denom, numr)
     trace = float(np.trace(delta))
+    df = delta.shape[1]
+    # The eigenvalues of Δ are generalised design effects (about 1 each): a trace at rounding level means the cells
+    # have no sampling variance (fixed by the calibration or the design) and X²/tr(Δ) means nothing.
+    if not np.isfinite(trace) or trace <= FIXED_TABLE_TRACE * df:
+        fixed_by = "le calage" if design.calibration is not None or design.raking is not None else "le plan de sondage"
+        nan = float("nan")
+        return RaoScott(pearson, nan, nan, nan, nan, nan, df, nan,
+                        reason=f"Test d'indépendance non calculable : ce croisement est fixé par {fixed_by} "
+                               "(ses parts n'ont pas de variance d'échantillonnage).")
     d0 = trace**2 / float(np.trace(delta @ delta))
     nu = design.degrees_of_freedom
     f = pearson / trace
     p_f = float(stats.f.sf(f, d0, d0 * nu))
-    df = delta.shape[1]
     chisq = pearson / float(np.mean(np.diag(delta)))
     return RaoScott(pearson, f, d0, d0 * nu, p_f, chisq, df, float(stats.chi2.sf(chisq, df)))

@@ -244,11 +244,19 @@ def _codebook_text(survey_id: str, territory: str, cog: int, year: int, seed: in
             "sorties_mois": {"label": "Sorties de loisirs par mois", "type": "numeric"},
         },
         "motives": {m: [f"dest_{m}"] for m in BEHAVIOUR},
-        "external_destinations": {LILLE[0]: LILLE[1]},
+        "external_destinations": {LILLE[0]: {"name": LILLE[1], **_lon_lat(LILLE[2])}},
     }
     header = (f"# Dictionnaire des variables de l'enquête fictive « {survey_id} » ({DEMO_NOTICE}).\n"
               "# Motifs : " + ", ".join(f"{k} = {v}" for k, v in MOTIVES.items()) + ".\n")
     return header + yaml.safe_dump(spec, allow_unicode=True, sort_keys=False, width=120)
+
+
+def _lon_lat(xy: tuple[float, float]) -> dict[str, float]:
+    """WGS84 position (5 decimals) of a Lambert-93 point, for the codebook (flow maps place the destination there)."""
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(*xy)
+    return {"lon": round(float(lon), 5), "lat": round(float(lat), 5)}
 
 
 # Sentences of the interview notes, by theme; picked by profile so that the notes read plausibly.
