@@ -1,0 +1,1 @@
+"""Quarterly Baromètre économique: series with their revisions, importers of the official layouts, the release."""
