@@ -50,12 +50,17 @@ test-deps:
 test: $(STAMP) test-deps $(BUNDLE)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
-## bench: performance figures (cube against a pandas loop, API latency, vector tiles)
+## bench: performance figures, each against a plain pandas/geopandas baseline or the other route (see the scripts)
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/cube_national.py
 	$(BIN)/python benchmarks/api_latency.py
 	$(BIN)/python benchmarks/tiles.py
+	$(BIN)/python benchmarks/map_first_paint.py
 	$(BIN)/python benchmarks/import_census.py
+	$(BIN)/python benchmarks/pdf_fiches.py
+	$(BIN)/python benchmarks/spatial_join_establishments.py
+	$(BIN)/python benchmarks/import_sirene_zones.py
 
 clean:
 	rm -rf $(VENV) vigie.duckdb vigie.duckdb.wal build out $(WEB)/node_modules src/vigie/publish/static/dist tests/artifacts

@@ -8,6 +8,7 @@ and reuse it.
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,10 @@ import pytest
 def demo_warehouse(tmp_path_factory) -> Path:
     from vigie.demo.build import build_demo
 
-    shared = tmp_path_factory.getbasetemp().parent  # common to the xdist workers of one run
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has its own base folder inside the run's folder: share the run's folder. Alone, the
+    # parent would be common to every past run, so the base folder itself is used.
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     target = shared / "demo-partagee" / "vigie.duckdb"
     target.parent.mkdir(exist_ok=True)
     with open(shared / "demo-partagee.lock", "w") as lock:

@@ -27,21 +27,20 @@ state = State()
 
 
 def _add_modules() -> None:
-    """Analysis modules bring their own sub-commands."""
-    from vigie.modules.enquete.cli import app as enquete_app
-
-    app.add_typer(enquete_app, name="enquete")
-
+    """The publications and the analysis modules bring their own sub-commands."""
     from vigie.access.cli import app as users_app
-
-    app.add_typer(users_app, name="users")
-
+    from vigie.modules.barometre.cli import barometre
+    from vigie.modules.enquete.cli import app as enquete_app
+    from vigie.modules.foncier.cli import app as foncier_app
+    from vigie.modules.foncier.zan_cli import zan
     from vigie.publish.pdf.cli import register as register_publications
 
-    register_publications(app)
-
-
-_add_modules()
+    register_publications(app)  # fiche, fiches, tableau-de-bord
+    app.add_typer(enquete_app, name="enquete")
+    app.add_typer(foncier_app, name="foncier")
+    app.command("zan")(zan)
+    app.command("barometre")(barometre)
+    app.add_typer(users_app, name="users")
 
 
 @app.callback()
@@ -100,6 +99,11 @@ def demo() -> None:
         f"Entrepôt de démonstration construit en {fmt.number(result.seconds, 1)} s : {_url()} "
         f"({fmt.number(len(result.reports))} fichiers, {fmt.number(rows)} lignes)."
     )
+    if result.accounts:
+        console.print("Comptes de démonstration de l'espace partenaires (mots de passe publics, pour la démo seulement) :")
+        for account in result.accounts:
+            role = "administrateur" if account.admin else {"editor": "éditeur", "partner": "partenaire"}[account.role]
+            console.print(f"  {account.login} / {account.password} — {account.organisation}, {role}")
 
 
 @app.command("import")
@@ -234,6 +238,9 @@ def serve(
         _fail(exc)
     console.print(f"Vigie sert {_url()} sur http://{host}:{port}")
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+_add_modules()  # after the core commands, so that `vigie --help` lists those first
 
 
 if __name__ == "__main__":

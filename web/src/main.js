@@ -11,6 +11,9 @@ const pages = {
   compare: () => import('./pages/compare.js'),
   data: () => import('./pages/data.js'),
   catalogue: () => import('./pages/catalogue.js'),
+  enquete: () => import('./pages/enquete.js'),
+  barometre: () => import('./pages/barometre.js'),
+  atlas: () => import('./pages/atlas.js'),
 };
 
 function fail(error) {

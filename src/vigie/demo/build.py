@@ -41,6 +41,7 @@ class DemoResult:
     url: str
     seconds: float
     reports: list[ImportReport]
+    accounts: list = field(default_factory=list)  # the demo accounts of the partner space (demo passwords)
 
 
 def load_manifest(directory: Path | None = None) -> tuple[list[DemoStep], dict[str, Any]]:
@@ -87,8 +88,8 @@ def build_demo(url: str | None = None, report: Reporter | None = None, directory
         if url.startswith(("postgresql://", "postgres://")):
             wh = connect(url)
             _reset(wh)
-            reports = _run(wh, steps, report)
-            _survey(wh, manifest, report)
+            reports = _run(wh, steps, manifest, Path(work), report)
+            _after_cube(wh, manifest, directory, report)
             wh.close()
         else:
             target = Path(url)
@@ -98,43 +99,85 @@ def build_demo(url: str | None = None, report: Reporter | None = None, directory
                 stale.unlink(missing_ok=True)
             wh = connect(str(building))
             try:
-                reports = _run(wh, steps, report)
-                _survey(wh, manifest, report)
+                reports = _run(wh, steps, manifest, Path(work), report)
+                _after_cube(wh, manifest, directory, report)
                 wh.execute("CHECKPOINT")
             finally:
                 wh.close()
             Path(str(target) + ".wal").unlink(missing_ok=True)
             os.replace(building, target)
-    return DemoResult(url, time.perf_counter() - start, reports)
+    accounts = _accounts(url, manifest, report)
+    return DemoResult(url, time.perf_counter() - start, reports, accounts)
 
 
-def _survey(wh: Warehouse, manifest: dict[str, Any], report: Reporter) -> None:
-    """The synthetic household survey of the demo, weighted on the warehouse's census margins."""
+def _before_cube(wh: Warehouse, manifest: dict[str, Any], work: Path, report: Reporter) -> list[ImportReport]:
+    """The analysis modules' demo data that needs the core imports (communes, contours, friches) and, for the
+    land consumption, the cube to aggregate it."""
+    reports: list[ImportReport] = []
+    settings = manifest.get("foncier")
+    if settings:
+        from vigie.modules.foncier.demo import build_demo_atlas
+
+        report.step("Atlas du foncier économique : zones, terrains, établissements, PLU (fictifs)")
+        reports += build_demo_atlas(wh, work / "foncier", seed=int(settings.get("seed", 62)),
+                                    zones=int(settings.get("zones", 45)))
+    settings = manifest.get("zan")
+    if settings:
+        from vigie.modules.foncier.zan_demo import build_zan_demo
+
+        report.step("Consommation d'espaces NAF (format Cerema, fictive)")
+        (work / "zan").mkdir(exist_ok=True)
+        reports.append(build_zan_demo(wh, seed=int(settings.get("seed", 2026)), work_dir=work / "zan"))
+    return reports
+
+
+def _after_cube(wh: Warehouse, manifest: dict[str, Any], directory: Path, report: Reporter) -> None:
+    """The analysis modules' demo data that the cube does not aggregate."""
     settings = manifest.get("enquete")
-    if not settings:
-        return
-    from vigie.modules.enquete.synthetic import build_demo_survey
+    if settings:
+        from vigie.modules.enquete.synthetic import build_demo_survey
 
-    report.step("Enquête de démonstration (fictive) : tirage, import, calage")
-    build_demo_survey(wh, territory=settings["territoire"], seed=int(settings.get("seed", 2026)))
+        report.step("Enquête de démonstration (fictive) : tirage, import, calage")
+        build_demo_survey(wh, territory=settings["territoire"], seed=int(settings.get("seed", 2026)))
+    settings = manifest.get("barometre")
+    if settings:
+        from vigie.modules.barometre.demo import build_barometre_demo
+
+        report.step("Baromètre économique : séries trimestrielles (chômage réel, autres séries fictives)")
+        build_barometre_demo(wh, directory, seed=int(settings.get("seed", 2026)))
+
+
+def _accounts(url: str, manifest: dict[str, Any], report: Reporter) -> list:
+    """The partner space's demo organisations and accounts (stored beside the warehouse, demo passwords)."""
+    if not manifest.get("acces"):
+        return []
+    from vigie.access.demo import build_demo_access
+
+    report.step("Espace partenaires : comptes de démonstration")
+    return build_demo_access(url)
 
 
 def _reset(wh: Warehouse) -> None:
+    from vigie.modules.barometre.schema import TABLES as BAROMETRE_TABLES
     from vigie.modules.enquete.schema import INTERVIEW_TABLES, SURVEY_TABLES
+    from vigie.modules.foncier.schema import TABLES as FONCIER_TABLES
 
+    module_tables = [*reversed(INTERVIEW_TABLES + SURVEY_TABLES), *reversed(BAROMETRE_TABLES), *reversed(FONCIER_TABLES)]
     with wh.transaction():
-        for table in [*reversed(INTERVIEW_TABLES + SURVEY_TABLES), *TABLES]:
+        for table in [*module_tables, *TABLES]:
             wh.execute(f"DROP TABLE IF EXISTS {table}")
     wh.init_schema()
 
 
-def _run(wh: Warehouse, steps: list[DemoStep], report: Reporter) -> list[ImportReport]:
+def _run(wh: Warehouse, steps: list[DemoStep], manifest: dict[str, Any], work: Path,
+         report: Reporter) -> list[ImportReport]:
     reports = []
     report.step("Construction de l'entrepôt de démonstration", total=len(steps))
     for step in steps:
         importer = importer_class(step.kind)(step.file, **step.options)
         reports.append(run_import(wh, importer, **step.meta))
         report.advance(1)
+    reports += _before_cube(wh, manifest, work, report)
     report.step("Calcul du cube des indicateurs")
     build_cube(wh)
     return reports

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-WEB_MODULES: list[str] = ["vigie.access.web"]
+WEB_MODULES: list[str] = ["vigie.access.web", "vigie.modules.enquete.web", "vigie.modules.foncier.zan_web", "vigie.modules.barometre.web", "vigie.modules.foncier.web"]
 
 
 def web_modules() -> list[ModuleType]:

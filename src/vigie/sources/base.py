@@ -90,6 +90,11 @@ class Importer(ABC):
     def warn(self, message: str) -> None:
         self.messages.append(message)
 
+    def write_tables(self, wh: Warehouse, source_id: int, replaced: list[int]) -> dict[str, int]:
+        """Hook for analysis modules with tables of their own: write them inside the import transaction, after the
+        core tables (`replaced`: ids of the earlier imports of the same dataset, whose rows must go). Rows per table."""
+        return {}
+
 
 # Options that only describe the source: they do not change what is imported, so not its identity.
 METADATA_OPTIONS = {"vintage", "title", "producer", "licence"}
@@ -178,6 +183,10 @@ def run_import(
                 n += wh.insert_frame(table, chunk)
                 report.advance(len(chunk))
             written[table] = n
+        extra = importer.write_tables(wh, source_id, old)
+        if extra:
+            written.update(extra)
+            wh.execute("UPDATE source SET rows = ? WHERE id = ?", (batch.rows() + sum(extra.values()), source_id))
     return ImportReport(importer.kind, path.name, source_id, False, written, importer.messages)
 
 
