@@ -107,6 +107,32 @@ class Warehouse(ABC):
                 (str(SCHEMA_VERSION),),
             )
 
+    def existing_tables(self, names: Sequence[str]) -> set[str]:
+        """Which of the tables `names` exist."""
+        marks = ", ".join("?" * len(names))
+        rows = self.query(f"SELECT table_name FROM information_schema.tables WHERE table_name IN ({marks})", list(names))
+        return {r[0] for r in rows}
+
+    def ensure_tables(self, tables: dict[str, str]) -> None:
+        """Create the missing tables among `tables` (name -> column definitions, where `{geom}` and `{geom_web}`
+        stand for the Lambert-93 and WGS84 geometry types): how analysis modules add their own tables, on first use.
+        Idempotent; nothing is written when they all exist."""
+        missing = [t for t in tables if t not in self.existing_tables(list(tables))]
+        if not missing:
+            return
+        with self.transaction():
+            for table in missing:
+                body = tables[table].format(geom=self.geometry_type(2154), geom_web=self.geometry_type(4326))
+                self.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+
+    def delete_sources(self, tables: Sequence[str], source_ids: Sequence[int]) -> None:
+        """Remove what the given imports wrote in `tables` (rows carry `source_id`), inside the caller's transaction."""
+        if not source_ids:
+            return
+        marks = ", ".join("?" * len(source_ids))
+        for table in tables:
+            self.execute(f"DELETE FROM {table} WHERE source_id IN ({marks})", list(source_ids))
+
     def is_initialised(self) -> bool:
         try:
             return bool(self.query("SELECT value FROM meta WHERE key = 'schema_version'"))

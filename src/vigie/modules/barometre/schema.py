@@ -47,19 +47,12 @@ VALUE_COLUMNS = ["series", "level", "code", "period", "value", "status", "releas
 
 
 def existing_tables(wh: Warehouse) -> set[str]:
-    marks = ", ".join("?" * len(TABLES))
-    rows = wh.query(f"SELECT table_name FROM information_schema.tables WHERE table_name IN ({marks})", list(TABLES))
-    return {r[0] for r in rows}
+    return wh.existing_tables(list(TABLES))
 
 
 def ensure_schema(wh: Warehouse) -> None:
     """Create the tables when they do not exist yet (idempotent)."""
-    missing = [t for t in TABLES if t not in existing_tables(wh)]
-    if not missing:
-        return
-    with wh.transaction():
-        for table in missing:
-            wh.execute(f"CREATE TABLE IF NOT EXISTS {table} ({TABLES[table]})")
+    wh.ensure_tables(TABLES)
 
 
 def has_schema(wh: Warehouse) -> bool:

@@ -139,19 +139,12 @@ INTERVIEW_TABLES = ["survey_interview", "survey_theme", "survey_coding"]
 
 
 def existing_tables(wh: Warehouse) -> set[str]:
-    marks = ", ".join("?" * len(TABLES))
-    rows = wh.query(f"SELECT table_name FROM information_schema.tables WHERE table_name IN ({marks})", list(TABLES))
-    return {r[0] for r in rows}
+    return wh.existing_tables(list(TABLES))
 
 
 def ensure_schema(wh: Warehouse) -> None:
     """Create the module's tables when they do not exist yet (idempotent; nothing is written when they all exist)."""
-    missing = [t for t in TABLES if t not in existing_tables(wh)]
-    if not missing:
-        return
-    with wh.transaction():
-        for table in missing:
-            wh.execute(f"CREATE TABLE IF NOT EXISTS {table} ({TABLES[table]})")
+    wh.ensure_tables(TABLES)
 
 
 def require_schema(wh: Warehouse) -> None:
@@ -164,8 +157,4 @@ def require_schema(wh: Warehouse) -> None:
 
 def delete_sources(wh: Warehouse, tables: list[str], source_ids: list[int]) -> None:
     """Remove what the given imports wrote in the module's tables (inside the caller's transaction)."""
-    if not source_ids:
-        return
-    marks = ", ".join("?" * len(source_ids))
-    for table in tables:
-        wh.execute(f"DELETE FROM {table} WHERE source_id IN ({marks})", source_ids)
+    wh.delete_sources(tables, source_ids)

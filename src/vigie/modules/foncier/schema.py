@@ -134,20 +134,12 @@ for _table, _ddl in TABLES.items():
 
 
 def existing_tables(wh: Warehouse) -> set[str]:
-    marks = ", ".join("?" * len(TABLES))
-    rows = wh.query(f"SELECT table_name FROM information_schema.tables WHERE table_name IN ({marks})", list(TABLES))
-    return {r[0] for r in rows}
+    return wh.existing_tables(list(TABLES))
 
 
 def ensure_schema(wh: Warehouse) -> None:
     """Create the atlas tables when they do not exist yet (idempotent)."""
-    missing = [t for t in TABLES if t not in existing_tables(wh)]
-    if not missing:
-        return
-    with wh.transaction():
-        for table in missing:
-            body = TABLES[table].format(geom=wh.geometry_type(2154), geom_web=wh.geometry_type(4326))
-            wh.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+    wh.ensure_tables(TABLES)
 
 
 def has_atlas(wh: Warehouse) -> bool:
@@ -163,8 +155,4 @@ def require_schema(wh: Warehouse) -> None:
 
 
 def delete_sources(wh: Warehouse, tables: list[str], source_ids: list[int]) -> None:
-    if not source_ids:
-        return
-    marks = ", ".join("?" * len(source_ids))
-    for table in tables:
-        wh.execute(f"DELETE FROM {table} WHERE source_id IN ({marks})", source_ids)
+    wh.delete_sources(tables, source_ids)
