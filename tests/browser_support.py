@@ -7,6 +7,7 @@ builds are never used (`playwright install` is never run).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import struct
@@ -144,3 +145,14 @@ def colour_census(data: bytes, background: tuple[int, int, int], step: int = 3) 
                 drawn += 1
                 colours.add(rgb)
     return drawn / max(seen, 1), len(colours)
+
+
+def assert_accessible(page) -> None:
+    """axe-core (from web/node_modules, injected into the page) finds no serious or critical violation."""
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
+              id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
+    )
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, "violations d'accessibilité graves : " + json.dumps(serious, ensure_ascii=False, indent=1)

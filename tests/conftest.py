@@ -9,7 +9,7 @@ import pytest
 
 from vigie.warehouse import connect
 
-pytest_plugins = ["tests.postgres_cluster", "tests.observatory_fixtures", "tests.demo_warehouse"]
+pytest_plugins = ["tests.postgres_cluster", "tests.observatory_fixtures", "tests.demo_warehouse", "tests.browser_fixtures"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

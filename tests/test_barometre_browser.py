@@ -6,34 +6,9 @@ with its data table; choosing another series or quarter rewrites the URL; axe-co
 
 from __future__ import annotations
 
-import json
-
-import pytest
-
-from tests.browser_support import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, LiveServer, require_browser_tools
 
 
-@pytest.fixture(scope="module")
-def server(demo_warehouse):
-    require_browser_tools()
-    with LiveServer(demo_warehouse) as live:
-        yield live
-
-
-@pytest.fixture
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-        context.set_default_timeout(20_000)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        browser.close()
-    assert not errors, f"erreurs JavaScript dans la page : {errors}"
+from tests.browser_support import ARTIFACTS, assert_accessible
 
 
 def wait_ready(page) -> None:
@@ -62,9 +37,4 @@ def test_release_page_figures_chooser_url_and_accessibility(page, server):
     wait_ready(page)
     assert "trimestre=2025-T2" in page.url
     assert "2e trimestre 2025" in page.locator("[data-status]").inner_text()
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
-              id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))""")
-    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, json.dumps(serious, ensure_ascii=False)
+    assert_accessible(page)

@@ -20,8 +20,7 @@ import httpx
 import pytest
 from shapely.geometry import shape
 
-from tests.browser_support import (AXE, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LiveServer, colour_census,
-                                   require_browser_tools)
+from tests.browser_support import ARTIFACTS, LiveServer, colour_census, require_browser_tools, assert_accessible
 
 LIEVIN = "62510"
 LENS = "62498"
@@ -40,29 +39,6 @@ def server(demo_warehouse):
     (ARTIFACTS / "timings.json").write_text(json.dumps(TIMINGS, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR", accept_downloads=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors
-    yield page
-    context.close()
-    assert not errors, f"erreurs JavaScript dans la page : {errors}"
-
-
 def open_page(page, server, path: str, ready: str):
     started = time.perf_counter()
     page.goto(server.url + path)
@@ -78,17 +54,6 @@ def shoot(page, name: str, max_height: int = 3200) -> Path:
     width = page.viewport_size["width"]
     page.screenshot(path=str(target), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": min(height, max_height)})
     return target
-
-
-def assert_accessible(page) -> None:
-    """axe-core (from web/node_modules, injected into the page) finds no serious or critical violation."""
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
-              id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
-    )
-    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, "violations d'accessibilité graves : " + json.dumps(serious, ensure_ascii=False, indent=1)
 
 
 def check(page, name: str) -> None:

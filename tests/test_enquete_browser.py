@@ -8,43 +8,11 @@ violation. The page is kept as a screenshot in tests/artifacts/enquete.png.
 
 from __future__ import annotations
 
-import json
 
-import pytest
 
-from tests.browser_support import (ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, LiveServer, png_pixels,
-                                   require_browser_tools)
+from tests.browser_support import ARTIFACTS, png_pixels, assert_accessible
 
 LENS = "62498"
-
-
-@pytest.fixture(scope="module")
-def server(demo_warehouse):
-    require_browser_tools()
-    with LiveServer(demo_warehouse) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    context.set_default_timeout(60_000)  # generous: the test machine's two cores are shared
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"erreurs JavaScript dans la page : {errors}"
 
 
 def open_survey(page, server, query: str) -> None:
@@ -73,15 +41,6 @@ def orange(r, g, b):  # flows leaving the study territory (#b8612a, partly trans
 
 def blue(r, g, b):  # flows staying in the territory (#1d4e89), the darker catchment classes
     return b > r + 50 and b > g + 10
-
-
-def assert_accessible(page) -> None:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
-              id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))""")
-    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, "violations d'accessibilité graves : " + json.dumps(serious, ensure_ascii=False, indent=1)
 
 
 def test_flow_map_draws_and_a_new_motive_rewrites_the_url_and_the_table(page, server):

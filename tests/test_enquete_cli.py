@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vigie.modules.enquete import cli
-from vigie.modules.enquete.cli import app
+from vigie.cli import app
 from vigie.warehouse import connect
 
 from tests.test_enquete_helpers import MINI, seed_territory
@@ -27,7 +27,7 @@ def run(tmp_path_factory):
     runner = CliRunner()
 
     def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"VIGIE_DATABASE": str(path), "COLUMNS": "200"})
+        return runner.invoke(app, ["enquete", *args], env={"VIGIE_DATABASE": str(path), "COLUMNS": "200"})
 
     invoke.base = base
     return invoke

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from vigie import formatting as fmt
 from vigie.modules.enquete import cli
-from vigie.modules.enquete.cli import app
+from vigie.cli import app
 from vigie.modules.enquete.codebook import MOTIVES
 from vigie.warehouse import connect
 
@@ -41,7 +41,7 @@ def made(demo_warehouse, tmp_path_factory):
     for console in (cli.console, cli.err):
         console.width = 200
     out = tmp_path_factory.mktemp("rapport")
-    result = CliRunner().invoke(app, ["rapport", "--sortie", str(out)], env={"VIGIE_DATABASE": str(demo_warehouse)})
+    result = CliRunner().invoke(app, ["enquete", "rapport", "--sortie", str(out)], env={"VIGIE_DATABASE": str(demo_warehouse)})
     assert result.exit_code == 0, result.output
     pdf = out / f"rapport_enquete_{SURVEY}.pdf"
     reader = PdfReader(str(pdf))
@@ -170,7 +170,7 @@ def test_the_culture_flow_map_is_drawn(made, tmp_path):
 
 
 def test_unknown_survey_is_a_french_error(demo_warehouse, tmp_path):
-    result = CliRunner().invoke(app, ["rapport", "--enquete", "inconnue", "--sortie", str(tmp_path)],
+    result = CliRunner().invoke(app, ["enquete", "rapport", "--enquete", "inconnue", "--sortie", str(tmp_path)],
                                 env={"VIGIE_DATABASE": str(demo_warehouse)})
     assert result.exit_code == 1
     assert "Aucune enquête « inconnue » dans l'entrepôt (enquêtes : usages_pma_demo)" in " ".join(result.output.split())

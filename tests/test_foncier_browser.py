@@ -8,54 +8,13 @@ Screenshots: tests/artifacts/atlas.png and tests/artifacts/zan.png.
 
 from __future__ import annotations
 
-import json
 
 import httpx
-import pytest
 
-from tests.browser_support import (ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, LiveServer, colour_census, png_pixels,
-                                   require_browser_tools)
+from tests.browser_support import ARTIFACTS, colour_census, png_pixels, assert_accessible
 
 CAHC = "246200299"
 BACKGROUND = (0xEE, 0xF1, 0xF4)  # the plain map style's background
-
-
-@pytest.fixture(scope="module")
-def server(demo_warehouse):
-    require_browser_tools()
-    with LiveServer(demo_warehouse) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    context.set_default_timeout(60_000)  # the test machine's two cores are shared
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"erreurs JavaScript dans la page : {errors}"
-
-
-def assert_accessible(page) -> None:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
-              id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))""")
-    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, "violations d'accessibilité graves : " + json.dumps(serious, ensure_ascii=False, indent=1)
 
 
 def zone_blue_pixels(png: bytes) -> int:
