@@ -10,7 +10,13 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-WEB_MODULES: list[str] = ["vigie.access.web", "vigie.modules.enquete.web", "vigie.modules.foncier.zan_web", "vigie.modules.barometre.web", "vigie.modules.foncier.web"]
+WEB_MODULES: list[str] = [
+    "vigie.modules.barometre.web",
+    "vigie.modules.foncier.web",
+    "vigie.modules.foncier.zan_web",
+    "vigie.modules.enquete.web",
+    "vigie.access.web",  # last: the partner space closes the menu
+]
 
 
 def web_modules() -> list[ModuleType]:

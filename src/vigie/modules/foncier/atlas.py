@@ -160,7 +160,8 @@ def zone_table(wh: Warehouse, friche_distance: float = FRICHE_DISTANCE_M, friche
     sites["available_ha"] = np.where(sites["plots"] > 0, sites["site_id"].map(avail).fillna(0.0),
                                      sites["declared_available"].fillna(0.0))
     sites["vacancy_rate"] = np.where(sites["plots"] > 0, 100.0 * sites["plots_vacant"] / sites["plots"].where(sites["plots"] > 0, 1), np.nan)
-    sites["plots_by_status"] = sites["site_id"].map(_nested_counts(plots, "sale_stage", sort_by_key=True)).fillna("{}")
+    by_status = _nested_counts(plots, "sale_stage", sort_by_key=True)
+    sites["plots_by_status"] = [by_status.get(site, "{}") for site in sites["site_id"]]
     est = wh.query_df("SELECT site_id, naf, headcount_code FROM foncier_establishment WHERE active AND site_id IS NOT NULL")
     est["jobs"] = jobs_of(est["headcount_code"])
     est["filiere"] = filiere_of(est["naf"], filieres)
@@ -168,7 +169,8 @@ def zone_table(wh: Warehouse, friche_distance: float = FRICHE_DISTANCE_M, friche
     sites["establishments"] = sites["site_id"].map(g.size()).fillna(0).astype(int)
     sites["jobs"] = sites["site_id"].map(g["jobs"].sum()).fillna(0.0)
     sites["jobs_unknown"] = sites["site_id"].map(est["jobs"].isna().groupby(est["site_id"]).sum()).fillna(0).astype(int)
-    sites["filieres"] = sites["site_id"].map(_nested_counts(est, "filiere")).fillna("{}")
+    by_filiere = _nested_counts(est, "filiere")
+    sites["filieres"] = [by_filiere.get(site, "{}") for site in sites["site_id"]]
     sites["main_filiere"] = [next(iter(json.loads(t)), None) for t in sites["filieres"]]
     inside, near = friches_near_zones(wh, friche_distance, friche_layer)
     sites["friches_inside"] = sites["site_id"].map(inside).fillna(0).astype(int)
