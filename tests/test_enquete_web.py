@@ -24,8 +24,22 @@ BASE = f"/api/enquete/{SURVEY}"
 
 @pytest.fixture(scope="module")
 def client(demo_warehouse):
-    with TestClient(create_app(str(demo_warehouse))) as c:
+    """The survey is private to the agency in the demo (issue 9): the client reads it with an agency token."""
+    from vigie.access import tokens
+    from vigie.access.schema import open_store
+
+    store = open_store(str(demo_warehouse))
+    try:
+        token, info = tokens.create(store, "admin.aula", "tests de la page enquête", ["lecture"], days=1)
+    finally:
+        store.close()
+    with TestClient(create_app(str(demo_warehouse)), headers={"Authorization": f"Bearer {token}"}) as c:
         yield c
+    store = open_store(str(demo_warehouse))
+    try:
+        tokens.revoke(store, info.id)
+    finally:
+        store.close()
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,9 @@ EVENTS = {
     "visibilite": "visibilité modifiée",
     "export": "export de données restreintes",
     "edition": "modification",
+    "etude_deposee": "étude déposée",
+    "etude_supprimee": "étude supprimée",
+    "integration_creee": "lien d'intégration signé créé",
 }
 
 

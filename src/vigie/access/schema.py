@@ -121,12 +121,42 @@ TABLES: dict[str, str] = {
         outcome VARCHAR NOT NULL,
         detail VARCHAR
     """,
+    # Edits made through the web app (its warehouse is read-only): one row per change, never updated nor deleted.
+    # object_kind: `plot` or `site` (atlas); `organisation`: the owner the editor acted for; `at`: epoch seconds.
+    "edit": """
+        seq INTEGER PRIMARY KEY,
+        object_kind VARCHAR NOT NULL,
+        object_id VARCHAR NOT NULL,
+        field VARCHAR NOT NULL,
+        value VARCHAR NOT NULL,
+        previous VARCHAR,
+        author VARCHAR NOT NULL,
+        organisation VARCHAR,
+        at DOUBLE PRECISION NOT NULL,
+        note VARCHAR
+    """,
+    # The study library: one PDF per row, its file `<id>.pdf` in the folder beside the store (`library.folder`).
+    # Its visibility is a `visibility` row of kind `document` (none: public).
+    "document": """
+        id VARCHAR PRIMARY KEY,
+        title VARCHAR NOT NULL,
+        theme VARCHAR NOT NULL,
+        territories VARCHAR NOT NULL,
+        published_on VARCHAR NOT NULL,
+        file_name VARCHAR NOT NULL,
+        size BIGINT NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        owner VARCHAR,
+        uploaded_by VARCHAR NOT NULL,
+        uploaded_at DOUBLE PRECISION NOT NULL
+    """,
 }
 
 INDEXES = [
     "CREATE INDEX IF NOT EXISTS login_failure_key ON login_failure (key, at)",
     "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
     "CREATE INDEX IF NOT EXISTS api_token_login ON api_token (login)",
+    "CREATE INDEX IF NOT EXISTS edit_object ON edit (object_kind, object_id)",
 ]
 
 _PLACEHOLDER = re.compile(r"\?")

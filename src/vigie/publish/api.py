@@ -23,16 +23,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import shapely
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 import vigie
+from vigie.access.sessions import SESSION_COOKIE
 from vigie.errors import NotFoundError, VigieError
 from vigie.publish import engine_api, exports, ogc, tiles
-from vigie.publish.context import AppContext, WarehouseAccess, open_read_only  # noqa: F401  (public API)
+from vigie.publish.context import AppContext, Hidden, WarehouseAccess, open_read_only, visible  # noqa: F401  (public API)
 from vigie.publish.json_values import plain as _plain
 from vigie.publish.json_values import properties as _properties
 from vigie.publish.json_values import records as _records
@@ -93,6 +94,18 @@ def _layer_or_404(wh: Warehouse, layer_id: str) -> dict[str, Any]:
     if found.empty:
         raise NotFoundError(f"La couche « {layer_id} » n'existe pas dans l'entrepôt.")
     return _records(found)[0]
+
+
+def _visible_territory(level: str, code: str, seen: Hidden) -> None:
+    """The warehouse's own 404 for a territory of a level the viewer may not see."""
+    if level in seen.levels:
+        raise NotFoundError(f"Aucun territoire n'a le code « {code} » au niveau « {level} ».")
+
+
+def _visible_indicator(indicator_id: str, seen: Hidden) -> None:
+    """The warehouse's own 404 (`Warehouse.indicator`) for an indicator the viewer may not see."""
+    if indicator_id in seen.indicators:
+        raise NotFoundError(f"L'indicateur « {indicator_id} » n'existe pas dans l'entrepôt.")
 
 
 def _warm(context: AppContext) -> None:
@@ -196,6 +209,18 @@ def create_app(database_url: str | None = None) -> FastAPI:
         log.exception("Erreur interne de l'API", exc_info=exc)
         return JSONResponse({"detail": "Erreur interne du serveur."}, status_code=500)
 
+    @app.middleware("http")
+    async def private_answers(request: Request, call_next):
+        """An answer to a logged-in viewer (session cookie or token) may hold restricted data: never stored by a
+        shared cache. Public answers vary with the credentials, so that a cache never serves one for the other."""
+        response = await call_next(request)
+        logged_in = request.headers.get("authorization") or request.cookies.get(SESSION_COOKIE)
+        if logged_in and "no-store" not in response.headers.get("Cache-Control", ""):
+            response.headers["Cache-Control"] = "private, no-store"
+        vary = response.headers.get("Vary")
+        response.headers["Vary"] = ", ".join(v for v in (vary, "Authorization, Cookie") if v)
+        return response
+
     app.include_router(engine_api.router(context))
     app.include_router(exports.router(context))
     app.include_router(tiles.router(context))
@@ -214,7 +239,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
                          "d'indicateurs et de sources, COG du cube d'indicateurs, et liens vers les autres adresses. "
                          "Également servie sur « / » aux clients qui ne demandent pas de HTML.")
     @app.get("/", include_in_schema=False)
-    def home(request: Request) -> dict[str, Any]:
+    def home(request: Request, seen: Hidden = Depends(visible)) -> dict[str, Any]:
         with access.use() as wh:
             by_level = wh.query(
                 "SELECT t.level, t.cog, count(*) FROM territory t "
@@ -222,11 +247,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
                 "GROUP BY t.level, t.cog ORDER BY t.level"
             )
             counts = {
-                "territories": {level: int(n) for level, _cog, n in by_level},
-                "cogs": {level: int(cog) for level, cog, _n in by_level},
-                "indicators": int(wh.query("SELECT count(*) FROM indicator")[0][0]),
-                "sources": int(wh.query("SELECT count(*) FROM source")[0][0]),
-                "layers": int(wh.query("SELECT count(*) FROM layer")[0][0]),
+                "territories": {level: int(n) for level, _cog, n in by_level if level not in seen.levels},
+                "cogs": {level: int(cog) for level, cog, _n in by_level if level not in seen.levels},
+                "indicators": sum(1 for (i,) in wh.query("SELECT id FROM indicator") if i not in seen.indicators),
+                "sources": sum(1 for (d,) in wh.query("SELECT dataset FROM source") if d not in seen.datasets),
+                "layers": sum(1 for (i,) in wh.query("SELECT id FROM layer") if i not in seen.layers),
             }
             backend = wh.backend
         p = _prefix(request)
@@ -262,10 +287,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
         level: str | None = Query(None, description="Niveau : commune, epci, departement, region, qpv, iris…"),
         q: str | None = Query(None, description="Texte cherché dans le nom, ou début du code."),
         cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du code officiel géographique (par défaut : le dernier)."),
+        seen: Hidden = Depends(visible),
     ) -> dict[str, Any]:
         with access.use() as wh:
             df = wh.territories(level=level, cog=cog, search=q or None)
-        items = _records(df, ["code", "name", "level", "cog"])
+        items = [t for t in _records(df, ["code", "name", "level", "cog"]) if t["level"] not in seen.levels]
         return {"count": len(items), "territories": items}
 
     @app.get("/api/territories/{level}/{code}", tags=["territoires"], summary="Un territoire",
@@ -275,10 +301,13 @@ def create_app(database_url: str | None = None) -> FastAPI:
     def territory(
         request: Request, level: str, code: str,
         cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du COG (par défaut : le dernier où le code existe)."),
+        seen: Hidden = Depends(visible),
     ) -> dict[str, Any]:
+        _visible_territory(level, code, seen)
         with access.use() as wh:
             t = wh.find_territory(code, level=level, cog=cog)
-            parents = _records(wh.parents(t), ["level", "code", "name", "weight"])
+            parents = [p for p in _records(wh.parents(t), ["level", "code", "name", "weight"])
+                       if p["level"] not in seen.levels]
             children = wh.query(
                 "SELECT child_level, count(*) FROM membership WHERE cog = ? AND parent_level = ? AND parent_code = ? "
                 "GROUP BY child_level ORDER BY child_level",
@@ -293,7 +322,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
             **_territory_summary(t),
             "cogs": cogs,
             "parents": parents,
-            "children": {child_level: int(n) for child_level, n in children},
+            "children": {child_level: int(n) for child_level, n in children if child_level not in seen.levels},
             "has_geometry": has_geometry,
             "links": {"self": base, "geometry": f"{base}/geometry" if has_geometry else None},
         }
@@ -303,8 +332,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
                          "surface en km² calculée en Lambert-93.",
              responses=_errors(404), response_class=JSONResponse)
     def territory_geometry(
-        level: str, code: str, cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du COG (par défaut : le dernier).")
+        level: str, code: str, cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du COG (par défaut : le dernier)."),
+        seen: Hidden = Depends(visible),
     ) -> JSONResponse:
+        _visible_territory(level, code, seen)
         with access.use() as wh:
             t = wh.find_territory(code, level=level, cog=cog)
             found = wh.query(
@@ -324,15 +355,16 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     @app.get("/api/indicators", tags=["indicateurs"], summary="Liste des indicateurs",
              description="Définitions des indicateurs de l'entrepôt, triées par thème puis identifiant.")
-    def indicators() -> dict[str, Any]:
+    def indicators(seen: Hidden = Depends(visible)) -> dict[str, Any]:
         with access.use() as wh:
-            items = _records(wh.indicators())
+            items = [i for i in _records(wh.indicators()) if i["id"] not in seen.indicators]
         return {"count": len(items), "indicators": items}
 
     @app.get("/api/indicators/{indicator_id}", tags=["indicateurs"], summary="Un indicateur",
              description="Définition d'un indicateur, avec les années et les niveaux pour lesquels des valeurs existent.",
              responses=_errors(404))
-    def indicator(indicator_id: str) -> dict[str, Any]:
+    def indicator(indicator_id: str, seen: Hidden = Depends(visible)) -> dict[str, Any]:
+        _visible_indicator(indicator_id, seen)
         with access.use() as wh:
             definition = {k: _plain(v) for k, v in wh.indicator(indicator_id).items()}
             years = wh.value_years(indicator_id)
@@ -349,12 +381,17 @@ def create_app(database_url: str | None = None) -> FastAPI:
         codes: str | None = Query(None, description="Codes des territoires, séparés par des virgules (ex. 62498,62510)."),
         year: int | None = Query(None, ge=1000, le=9999, description="Millésime des données."),
         cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du COG des codes."),
+        seen: Hidden = Depends(visible),
     ) -> dict[str, Any]:
+        _visible_indicator(indicator, seen)
+        if level is not None and level in seen.levels:
+            level = "\x00"  # a level the viewer may not see: no rows, as for a level that has none
         code_list = None if codes is None else [c.strip() for c in codes.split(",") if c.strip()]
         with access.use() as wh:
             definition = wh.indicator(indicator)
             df = wh.values(indicator, level=level, codes=code_list, years=None if year is None else [year], cog=cog)
-        items = _records(df, ["level", "code", "year", "cog", "value", "status", "source_id", "synthetic"])
+        items = [v for v in _records(df, ["level", "code", "year", "cog", "value", "status", "source_id", "synthetic"])
+                 if v["level"] not in seen.levels]
         for item in items:
             if item["status"] == "secret":  # values() already masks it; never send it, whatever happens upstream
                 item["value"] = None
@@ -367,16 +404,16 @@ def create_app(database_url: str | None = None) -> FastAPI:
     @app.get("/api/sources", tags=["sources"], summary="Fichiers importés",
              description="Chaque fichier importé : producteur, millésime, licence, empreinte SHA-256, nombre de "
                          "lignes, date d'import et s'il s'agit de données fictives de démonstration.")
-    def sources() -> dict[str, Any]:
+    def sources(seen: Hidden = Depends(visible)) -> dict[str, Any]:
         with access.use() as wh:
-            items = _records(wh.sources())
+            items = [s for s in _records(wh.sources()) if s["dataset"] not in seen.datasets]
         return {"count": len(items), "sources": items}
 
     @app.get("/api/layers", tags=["couches"], summary="Liste des couches",
              description="Couches géographiques de l'entrepôt avec leur nombre d'objets.")
-    def layers(request: Request) -> dict[str, Any]:
+    def layers(request: Request, seen: Hidden = Depends(visible)) -> dict[str, Any]:
         with access.use() as wh:
-            items = _records(wh.layers())
+            items = [la for la in _records(wh.layers()) if la["id"] not in seen.layers]
         for item in items:
             item["link"] = f"{_prefix(request)}/api/layers/{item['id']}"
         return {"count": len(items), "layers": items}
@@ -385,7 +422,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
              description="Les objets de la couche en GeoJSON (FeatureCollection, WGS84) ; les propriétés de chaque "
                          "objet sont celles du fichier source, plus son nom et sa commune.",
              responses=_errors(404), response_class=JSONResponse)
-    def layer(layer_id: str) -> JSONResponse:
+    def layer(layer_id: str, seen: Hidden = Depends(visible)) -> JSONResponse:
+        context.check_layer(layer_id, seen, listing=False)
         with access.use() as wh:
             meta = _layer_or_404(wh, layer_id)
             features = wh.layer_features(layer_id, web=True)
@@ -402,6 +440,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
                 for row in features.itertuples(index=False)
             ],
         }
-        return JSONResponse(collection, media_type=GEOJSON)
+        return JSONResponse(collection, media_type=GEOJSON, headers={"Cache-Control": seen.cache_control})
 
     return app

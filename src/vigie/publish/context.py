@@ -22,6 +22,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
+from starlette.requests import Request
+
 from vigie.engine.query import Engine
 from vigie.errors import AmbiguousCodeError, ConfigurationError, NotFoundError, VigieError
 from vigie.warehouse import Territory, Warehouse, connect
@@ -171,9 +173,12 @@ class AppContext:
     def levels(self) -> list[str]:
         return sorted(self.level_cogs)
 
-    def check_level(self, level: str) -> str:
-        if level not in self.levels:
-            raise NotFoundError(f"Niveau inconnu « {level} » : niveaux disponibles : {', '.join(self.levels)}.")
+    def check_level(self, level: str, hidden: frozenset[str] | set[str] = frozenset()) -> str:
+        """The level, or a French 404 (also for a level `hidden` from the viewer, with the same message, listing
+        only the levels the viewer sees)."""
+        if level not in self.levels or level in hidden:
+            shown = [lv for lv in self.levels if lv not in hidden]
+            raise NotFoundError(f"Niveau inconnu « {level} » : niveaux disponibles : {', '.join(shown)}.")
         return level
 
     def territory(self, level: str, code: str) -> Territory:
@@ -244,16 +249,18 @@ class AppContext:
             self.tiles.prerender(level, stop=self.closing)
         self.prepared.set()
 
-    def map_layout(self, level: str) -> MapLayout:
-        """The order, label points and extent of the territories the map draws at `level` (built once)."""
+    def map_layout(self, level: str, hidden: frozenset[str] = frozenset()) -> MapLayout:
+        """The order, label points and extent of the territories the map draws at `level` (built once); a level
+        `hidden` from the viewer answers as an unknown one."""
         found = self._layouts.get(level)
-        if found is not None:
+        if found is not None and level not in hidden:
             return found
-        if level not in self.geometry_levels:
-            self.check_level(level)
+        if level not in self.geometry_levels or level in hidden:
+            self.check_level(level, hidden)
+            shown = sorted(lv for lv in self.geometry_levels if lv not in hidden)
             raise NotFoundError(
                 f"Le niveau « {level} » n'a pas de contours dans l'entrepôt (niveaux avec contours : "
-                f"{', '.join(sorted(self.geometry_levels)) or 'aucun'})."
+                f"{', '.join(shown) or 'aucun'})."
             )
         with self._layout_lock:
             if level not in self._layouts:
@@ -361,6 +368,137 @@ class AppContext:
                         merged.append(src)
             out[d.id] = merged
         return out
+
+
+    # ------------------------------------------------------------------ visibility (issue 9)
+    @cached_property
+    def object_datasets(self) -> dict[str, dict[str, frozenset[str]]]:
+        """The imported datasets (`source.dataset`) behind each object the visibility rule names:
+        {"indicator": {id: datasets of its values and series}, "layer": {id: {dataset}},
+        "level": {level: datasets of its territories at the level's COG}}. Read once (the warehouse is read-only)."""
+        out: dict[str, dict[str, set[str]]] = {"indicator": {}, "layer": {}, "level": {}}
+        with self.access.use() as wh:
+            queries = {
+                "indicator": "SELECT DISTINCT x.indicator, s.dataset FROM (SELECT DISTINCT indicator, source_id FROM value "
+                             "UNION SELECT DISTINCT indicator, source_id FROM series) x JOIN source s ON s.id = x.source_id",
+                "layer": "SELECT l.id, s.dataset FROM layer l JOIN source s ON s.id = l.source_id",
+                "level": "SELECT DISTINCT t.level, t.cog, s.dataset FROM territory t JOIN source s ON s.id = t.source_id",
+            }
+            rows = {kind: wh.query(sql) for kind, sql in queries.items()}
+        for object_id, dataset in rows["indicator"]:
+            out["indicator"].setdefault(object_id, set()).add(dataset)
+        for object_id, dataset in rows["layer"]:
+            out["layer"].setdefault(object_id, set()).add(dataset)
+        cogs = self.level_cogs
+        for level, cog, dataset in rows["level"]:
+            if cogs.get(level) == int(cog):
+                out["level"].setdefault(level, set()).add(dataset)
+        return {kind: {k: frozenset(v) for k, v in found.items()} for kind, found in out.items()}
+
+    def check_layer(self, layer_id: str, seen: "Hidden", listing: bool = True) -> str:
+        """The layer id, or the same French 404 whether the layer does not exist or is hidden from the viewer
+        (`listing`: the message names the layers the viewer sees)."""
+        layers = self.object_datasets["layer"]
+        if layer_id not in layers or layer_id in seen.layers:
+            known = [k for k in sorted(layers) if k not in seen.layers]
+            shown = f" (couches : {', '.join(known) or 'aucune'})" if listing else ""
+            raise NotFoundError(f"La couche « {layer_id} » n'existe pas dans l'entrepôt{shown}.")
+        return layer_id
+
+    def hidden(self, viewer, rules) -> "Hidden":
+        """What `viewer` may not see, by the ONE rule (`vigie.access.policy.Rules`), in the shapes the endpoints use.
+
+        - a dataset is hidden by its own rule;
+        - a layer by its rule or its dataset's; a level (its territories, contours, tiles) when every dataset its
+          territories come from is hidden;
+        - a warehouse indicator by its rule or when ANY dataset of its values is hidden (its rows would show it);
+        - a catalogue indicator by its rule or when any of its inputs (variable, numerator, denominator) is hidden.
+        """
+        datasets = frozenset(rules.hidden(viewer, "dataset"))
+        found = self.object_datasets
+        layers = set(rules.hidden(viewer, "layer"))
+        layers |= {k for k, ds in found["layer"].items() if ds & datasets}
+        levels = {k for k, ds in found["level"].items() if ds and ds <= datasets}
+        indicators = set(rules.hidden(viewer, "indicator"))
+        indicators |= {k for k, ds in found["indicator"].items() if ds & datasets}
+        if self._engine is not None:
+            for definition in self._engine.catalogue.values():
+                if any(i in indicators for i in definition.inputs):
+                    indicators.add(definition.id)
+        return Hidden(datasets, frozenset(layers), frozenset(levels), frozenset(indicators), viewer.authenticated)
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """Ids a viewer may not see; `key` names this answer for server-side caches (same key: same visible data)."""
+
+    datasets: frozenset[str] = frozenset()
+    layers: frozenset[str] = frozenset()
+    levels: frozenset[str] = frozenset()
+    indicators: frozenset[str] = frozenset()
+    personal: bool = False  # an authenticated viewer: answers may hold what the public does not see
+
+    @property
+    def key(self) -> tuple:
+        return (self.datasets, self.layers, self.levels, self.indicators)
+
+    @property
+    def cache_control(self) -> str:
+        """Cache-Control for an answer that may depend on the viewer: an anonymous viewer's answer holds public data
+        only (shared caches may keep it; `Vary: Authorization, Cookie` is added by the app), a logged-in viewer's
+        is never stored."""
+        return self.private_or("public, max-age=600")
+
+    def private_or(self, public: str) -> str:
+        return "private, no-store" if self.personal else public
+
+    def indicator(self, indicator_id: str, message: str) -> None:
+        if indicator_id in self.indicators:
+            raise NotFoundError(message)
+
+    def layer(self, layer_id: str, message: str) -> None:
+        if layer_id in self.layers:
+            raise NotFoundError(message)
+
+    def level(self, level: str, message: str) -> None:
+        if level in self.levels:
+            raise NotFoundError(message)
+
+
+def visible(request: Request) -> Hidden:
+    """FastAPI dependency (`Depends(visible)`): what the asking viewer may not see (see `AppContext.hidden`), once
+    per request. Raises 401 for an unknown, revoked or expired token."""
+    found = getattr(request.state, "vigie_hidden", None)
+    if found is None:
+        from vigie.access.service import rules, viewer
+
+        found = request.app.state.context.hidden(viewer(request), rules(request))
+        request.state.vigie_hidden = found
+    return found
+
+
+def check_export(request: Request, kind: str, ids: list[str], what: dict) -> None:
+    """Before sending an export of objects `ids` of `kind` ("indicator" or "layer") that the viewer sees: refuse
+    (403) a token without the `export` scope when one of them is not public, and write the export of non-public
+    objects to the audit log (who, which objects, what was asked)."""
+    from vigie.access import audit
+    from vigie.access.policy import ANONYMOUS
+    from vigie.access.service import ForbiddenError, client_ip, rules, service_for, viewer
+
+    ctx = request.app.state.context
+    me = viewer(request)
+    public = ctx.hidden(ANONYMOUS, rules(request))
+    closed = public.indicators if kind == "indicator" else public.layers
+    restricted = [i for i in ids if i in closed]
+    if not restricted:
+        return
+    if not me.has_scope("export"):
+        raise ForbiddenError("Export refusé : ce jeton d'accès n'a pas la portée « export » nécessaire pour exporter "
+                             "des données non publiques.")
+    store = service_for(ctx).store
+    for object_id in restricted:
+        audit.record(store, "export", login=me.login, ip=client_ip(request), object_kind=kind, object_id=object_id,
+                     outcome="ok", detail=what)
 
 
 class Memberships:

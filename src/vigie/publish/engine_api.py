@@ -18,13 +18,13 @@ import warnings
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from vigie.engine.catalogue import IndicatorDef
 from vigie.errors import NotFoundError
 from vigie.publish import french_numbers as fmt
 from vigie.publish import params
-from vigie.publish.context import AppContext
+from vigie.publish.context import AppContext, Hidden, visible
 from vigie.publish.geojson import GeoLayers
 from vigie.publish.jenks import jenks_breaks
 from vigie.publish.json_values import dumps, number
@@ -51,17 +51,28 @@ def json_response(body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(body), media_type=JSON, headers=headers)
 
 
-def cached(request: Request, cache: LRU, key: tuple, build) -> Response:
-    """The JSON answer built by `build()` the first time this key is asked, then served from memory (ETag, gzip)."""
-    return respond(request, cache.get(key, lambda: Body(dumps(build()))), JSON)
+def cached(request: Request, cache: LRU, key: tuple, build, seen: Hidden | None = None) -> Response:
+    """The JSON answer built by `build()` the first time this key is asked, then served from memory (ETag, gzip).
+    With `seen`, the key includes what the viewer may not see and the answer is not shared by HTTP caches when
+    some object is restricted."""
+    if seen is None:
+        return respond(request, cache.get(key, lambda: Body(dumps(build()))), JSON)
+    return respond(request, cache.get(key + (seen.key,), lambda: Body(dumps(build()))), JSON, seen.cache_control)
 
 
-def indicator_json(ctx: AppContext, d: IndicatorDef, detail: bool = False) -> dict[str, Any]:
-    by_level = ctx.indicator_years.get(d.id, {})
+def definition_of(ctx: AppContext, indicator_id: str, seen: Hidden) -> IndicatorDef:
+    """The catalogue indicator, or the engine's own 404 when it is unknown OR hidden from this viewer."""
+    seen.indicator(indicator_id, f"L'indicateur « {indicator_id} » n'est pas au catalogue.")
+    return ctx.engine.indicator(indicator_id)
+
+
+def indicator_json(ctx: AppContext, d: IndicatorDef, detail: bool = False, seen: Hidden | None = None) -> dict[str, Any]:
+    hidden = seen.levels if seen is not None else frozenset()
+    by_level = {lv: years for lv, years in ctx.indicator_years.get(d.id, {}).items() if lv not in hidden}
     body = {
         "id": d.id, "label": d.label, "theme": d.theme, "unit": d.unit, "kind": d.kind, "decimals": d.decimals,
         "source": d.source, "definition": d.definition, "secrecy": d.secrecy.model_dump(), "key": d.key,
-        "years": ctx.years(d.id), "levels": sorted(by_level),
+        "years": sorted({y for years in by_level.values() for y in years}), "levels": sorted(by_level),
         "sources": ctx.indicator_sources.get(d.id, []),
     }
     if detail:
@@ -76,14 +87,20 @@ def router(ctx: AppContext) -> APIRouter:
     portraits = LRU()
     answers = LRU(1024)  # catalogue, cube, classes: they cannot change while the app runs
 
-    def resolve(ref: str, name: str) -> Territory:
+    def resolve(ref: str, name: str, seen: Hidden | None = None) -> Territory:
         level, code = params.territory_ref(ref, name)
-        return ctx.territory(level, code) if level else ctx.find(code)
+        found = ctx.territory(level, code) if level else ctx.find(code)
+        if seen is not None:
+            hide_territory(found.level, found.code, seen)
+        return found
 
-    def within_codes(within: str | None, level: str) -> set[str] | None:
+    def hide_territory(level: str, code: str, seen: Hidden) -> None:
+        seen.level(level, f"Aucun territoire n'a le code « {code} » au niveau « {level} ».")
+
+    def within_codes(within: str | None, level: str, seen: Hidden) -> set[str] | None:
         if within is None:
             return None
-        parent = resolve(within, "within")
+        parent = resolve(within, "within", seen)
         with ctx.access.use() as wh:
             members = wh.members(parent, child_level=level, cog=ctx.engine.cog)
         return set(members["code"])
@@ -96,25 +113,27 @@ def router(ctx: AppContext) -> APIRouter:
                          "l'alimentent (producteur, millésime, licence, données fictives ou non).",
              responses=errors(400, 503))
     def catalogue(request: Request,
-                  theme: str | None = Query(None, description="Ne garder que ce thème (ex. « logement »).")) -> Response:
+                  theme: str | None = Query(None, description="Ne garder que ce thème (ex. « logement »)."),
+                  seen: Hidden = Depends(visible)) -> Response:
         engine = ctx.engine
         themes = list(dict.fromkeys(d.theme for d in engine.catalogue.values()))
         if theme is not None and theme not in themes:
             raise NotFoundError(f"Thème inconnu « {params.shown(theme)} » : thèmes du catalogue : {', '.join(themes)}.")
 
         def build() -> dict[str, Any]:
-            items = [indicator_json(ctx, d) for d in engine.catalogue.values() if theme is None or d.theme == theme]
+            items = [indicator_json(ctx, d, seen=seen) for d in engine.catalogue.values()
+                     if (theme is None or d.theme == theme) and d.id not in seen.indicators]
             return {"count": len(items), "cog": engine.cog, "themes": themes, "indicators": items}
 
-        return cached(request, answers, ("catalogue", theme), build)
+        return cached(request, answers, ("catalogue", theme), build, seen)
 
     @api.get("/api/catalogue/{indicator_id}", tags=["catalogue"], summary="Un indicateur du catalogue",
              description="Définition complète d'un indicateur (numérateur, dénominateur, facteur), avec ses années "
                          "disponibles par niveau.",
              responses=errors(404, 503))
-    def catalogue_item(indicator_id: str) -> Response:
-        definition = ctx.engine.indicator(indicator_id)
-        return json_response(indicator_json(ctx, definition, detail=True))
+    def catalogue_item(indicator_id: str, seen: Hidden = Depends(visible)) -> Response:
+        definition = definition_of(ctx, indicator_id, seen)
+        return json_response(indicator_json(ctx, definition, detail=True, seen=seen), {"Cache-Control": seen.cache_control})
 
     # ------------------------------------------------------------------ cube
     @api.get("/api/cube", tags=["observatoire"], summary="Valeurs d'un indicateur pour un niveau",
@@ -130,20 +149,21 @@ def router(ctx: AppContext) -> APIRouter:
         codes: str | None = Query(None, description="Codes des territoires, séparés par des virgules (ex. 62498,62510)."),
         within: str | None = Query(None, description="Ne garder que les territoires d'un territoire englobant, "
                                                      "écrit NIVEAU:CODE (ex. epci:246200364)."),
+        seen: Hidden = Depends(visible),
     ) -> Response:
-        engine = ctx.engine
-        definition = engine.indicator(indicator)
-        ctx.check_level(level)
+        ctx.engine  # 503 first when there is no cube
+        definition = definition_of(ctx, indicator, seen)
+        ctx.check_level(level, seen.levels)
         code_list = params.codes(codes)
         if code_list is not None:
             unknown = [c for c in code_list if (level, c) not in ctx.names]
             if unknown:
                 raise NotFoundError(f"Aucun territoire de niveau « {level} » n'a le code « {unknown[0]} ».")
-        members = within_codes(within, level)
+        members = within_codes(within, level, seen)
         chosen = params.year(year, ctx.years(indicator, level), f"l'indicateur « {indicator} » au niveau « {level} »")
         key = ("cube", indicator, level, chosen, tuple(code_list) if code_list else None,
                frozenset(members) if members is not None else None)
-        return cached(request, answers, key, lambda: cube_json(definition, level, chosen, code_list, members))
+        return cached(request, answers, key, lambda: cube_json(definition, level, chosen, code_list, members), seen)
 
     def cube_json(definition: IndicatorDef, level: str, chosen: int, code_list: list[str] | None,
                   members: set[str] | None) -> dict[str, Any]:
@@ -179,13 +199,15 @@ def router(ctx: AppContext) -> APIRouter:
         request: Request, level: str, code: str,
         reference: str | None = Query(None, description="Territoire de référence, écrit NIVEAU:CODE (ex. "
                                                         "departement:62) ; par défaut la plus proche."),
+        seen: Hidden = Depends(visible),
     ) -> Response:
         ctx.engine  # 503 first when there is no cube
         territory = ctx.territory(level, params.code(code))
-        ref = resolve(reference, "reference") if reference else None
-        key = (territory.level, territory.code, (ref.level, ref.code) if ref else None)
-        body = portraits.get(key, lambda: Body(dumps(portrait(ctx, territory, ref))))
-        return respond(request, body, JSON)
+        hide_territory(territory.level, territory.code, seen)
+        ref = resolve(reference, "reference", seen) if reference else None
+        key = (territory.level, territory.code, (ref.level, ref.code) if ref else None, seen.key)
+        body = portraits.get(key, lambda: Body(dumps(portrait(ctx, territory, ref, seen))))
+        return respond(request, body, JSON, seen.cache_control)
 
     # ------------------------------------------------------------------ compare
     @api.get("/api/compare", tags=["observatoire"], summary="Comparer 2 à 4 territoires",
@@ -199,14 +221,16 @@ def router(ctx: AppContext) -> APIRouter:
         indicators: str | None = Query(None, description="Identifiants des indicateurs, séparés par des virgules "
                                                          "(par défaut : les indicateurs clés)."),
         year: int | None = Query(None, ge=1000, le=9999, description="Millésime imposé à tous les indicateurs."),
+        seen: Hidden = Depends(visible),
     ) -> Response:
         engine = ctx.engine
         refs = params.split(codes, "codes", limit=10)
         if not 2 <= len(refs) <= 4:
             raise ParameterError(f"Paramètre « codes » : 2 à 4 territoires attendus, {len(refs)} reçu(s).")
-        territories = [resolve(r, "codes") for r in refs]
-        ids = params.indicators(indicators) if indicators else [d.id for d in engine.catalogue.values() if d.key]
-        definitions = [engine.indicator(i) for i in ids]
+        territories = [resolve(r, "codes", seen) for r in refs]
+        ids = params.indicators(indicators) if indicators else [
+            d.id for d in engine.catalogue.values() if d.key and d.id not in seen.indicators]
+        definitions = [definition_of(ctx, i, seen) for i in ids]
         rows = cube_rows(ctx, territories)
         out = []
         synthetic = False
@@ -234,7 +258,7 @@ def router(ctx: AppContext) -> APIRouter:
         return json_response({
             "cog": engine.cog, "territories": [territory_json(t) for t in territories], "indicators": out,
             "synthetic": synthetic, "synthetic_mark": SYNTHETIC_MARK if synthetic else None,
-        })
+        }, {"Cache-Control": seen.cache_control})
 
     # ------------------------------------------------------------------ classes
     @api.get("/api/classes", tags=["observatoire"], summary="Classes de carte et histogramme",
@@ -251,14 +275,15 @@ def router(ctx: AppContext) -> APIRouter:
         k: int = Query(5, ge=1, le=12, description="Nombre de classes (1 à 12)."),
         bins: str | None = Query(None, description="Bornes supérieures des classes pour « manual », croissantes, "
                                                    "séparées par des virgules (ex. 5,10,20)."),
+        seen: Hidden = Depends(visible),
     ) -> Response:
-        engine = ctx.engine
-        definition = engine.indicator(indicator)
-        ctx.check_level(level)
+        ctx.engine  # 503 first when there is no cube
+        definition = definition_of(ctx, indicator, seen)
+        ctx.check_level(level, seen.levels)
         bounds = classification(method, bins)
         chosen = params.year(year, ctx.years(indicator, level), f"l'indicateur « {indicator} » au niveau « {level} »")
         key = ("classes", indicator, level, chosen, method, k, tuple(bounds) if bounds else None)
-        return cached(request, answers, key, lambda: classes_json(definition, level, chosen, method, k, bounds))
+        return cached(request, answers, key, lambda: classes_json(definition, level, chosen, method, k, bounds), seen)
 
     def classification(method: str, bins: str | None) -> list[float] | None:
         """Check the classification method; the manual bounds, when it is « manual »."""
@@ -319,14 +344,16 @@ def router(ctx: AppContext) -> APIRouter:
         q: str = Query(..., description="Texte cherché : nom ou code (ex. « lievin », « 62510 »)."),
         level: str | None = Query(None, description="Ne chercher qu'à ce niveau."),
         limit: int = Query(20, ge=1, le=100, description="Nombre de résultats (1 à 100)."),
+        seen: Hidden = Depends(visible),
     ) -> Response:
         text = params.text(q, "q")
         if level is not None:
-            ctx.check_level(level)
-        found = ctx.search_index.search(text, level=level, limit=limit)
+            ctx.check_level(level, seen.levels)
+        found = ctx.search_index.search(text, level=level, limit=limit, hidden_levels=seen.levels)
         results = [{"level": e.level, "code": e.code, "name": e.name, "level_label": level_label(e.level), "tier": tier}
                    for e, tier in found]
-        return json_response({"q": text, "count": len(results), "results": results})
+        return json_response({"q": text, "count": len(results), "results": results},
+                             {"Cache-Control": seen.cache_control})
 
     # ------------------------------------------------------------------ the map's compact answers
     layouts = LRU(64)
@@ -337,23 +364,26 @@ def router(ctx: AppContext) -> APIRouter:
                          "(`bounds` : ouest, sud, est, nord, en WGS84) et `version`, qui nomme cet ordre ; en-têtes "
                          "`ETag` et `Cache-Control`.",
              responses=errors(404), response_class=Response)
-    def map_codes(request: Request, level: str) -> Response:
-        layout = ctx.map_layout(level)
+    def map_codes(request: Request, level: str, seen: Hidden = Depends(visible)) -> Response:
+        layout = map_layout(level, seen)
         body = layouts.get(("codes", level), lambda: Body(dumps({
             "level": level, "cog": layout.cog, "version": layout.version, "count": len(layout.codes),
             "bounds": layout.bounds, "codes": layout.codes})))
-        return respond(request, body, JSON)
+        return respond(request, body, JSON, seen.cache_control)
+
+    def map_layout(level: str, seen: Hidden):
+        return ctx.map_layout(level, seen.levels)
 
     @api.get("/api/map/points/{level}", tags=["observatoire"], summary="Points d'ancrage des cercles de la carte",
              description="Pour chaque territoire de `/api/map/codes/{level}`, dans le même ordre, un point situé dans son "
                          "contour (`ST_PointOnSurface`, WGS84, 5 décimales) où placer son cercle proportionnel : "
                          "tableaux `lon` et `lat` (nuls pour un contour vide).",
              responses=errors(404), response_class=Response)
-    def map_points(request: Request, level: str) -> Response:
-        layout = ctx.map_layout(level)
+    def map_points(request: Request, level: str, seen: Hidden = Depends(visible)) -> Response:
+        layout = map_layout(level, seen)
         body = layouts.get(("points", level), lambda: Body(dumps({
             "level": level, "version": layout.version, "count": len(layout.codes), "lon": layout.lon, "lat": layout.lat})))
-        return respond(request, body, JSON)
+        return respond(request, body, JSON, seen.cache_control)
 
     @api.get("/api/map/values", tags=["observatoire"], summary="Valeurs et classes d'une carte, en tableaux compacts",
              description="Tout ce que la carte dessine pour un indicateur, un niveau et une année, en une réponse : les "
@@ -371,15 +401,16 @@ def router(ctx: AppContext) -> APIRouter:
         method: str = Query("quantiles", description="quantiles, jenks, equal (intervalles égaux) ou manual."),
         k: int = Query(5, ge=1, le=12, description="Nombre de classes (1 à 12)."),
         bins: str | None = Query(None, description="Bornes supérieures des classes pour « manual » (ex. 5,10,20)."),
+        seen: Hidden = Depends(visible),
     ) -> Response:
-        engine = ctx.engine
-        definition = engine.indicator(indicator)
-        layout = ctx.map_layout(level)
+        ctx.engine  # 503 first when there is no cube
+        definition = definition_of(ctx, indicator, seen)
+        layout = map_layout(level, seen)
         bounds = classification(method, bins)
         chosen = params.year(year, ctx.years(indicator, level), f"l'indicateur « {indicator} » au niveau « {level} »")
         circles = definition.kind == "stock"
         key = ("map", indicator, level, chosen) + (() if circles else (method, k, tuple(bounds) if bounds else None))
-        return cached(request, answers, key, lambda: map_values_json(definition, layout, chosen, method, k, bounds))
+        return cached(request, answers, key, lambda: map_values_json(definition, layout, chosen, method, k, bounds), seen)
 
     def map_values_json(definition: IndicatorDef, layout, chosen: int, method: str, k: int,
                         bounds: list[float] | None) -> dict[str, Any]:
@@ -425,8 +456,9 @@ def router(ctx: AppContext) -> APIRouter:
              description="Objets de la couche (WGS84, coordonnées arrondies à 5 décimales) avec leurs propriétés, leur "
                          "nom et leur commune ; en-têtes `ETag` et `Cache-Control`.",
              responses=errors(404), response_class=Response)
-    def geo_layer(request: Request, layer_id: str) -> Response:
-        return respond(request, geo.layer(layer_id), GEOJSON)
+    def geo_layer(request: Request, layer_id: str, seen: Hidden = Depends(visible)) -> Response:
+        ctx.check_layer(layer_id, seen)
+        return respond(request, geo.layer(layer_id), GEOJSON, seen.cache_control)
 
     @api.get("/api/geo/{level}", tags=["géographie"], summary="Contours d'un niveau en GeoJSON pour la carte",
              description="FeatureCollection des contours simplifiés du niveau (WGS84, coordonnées arrondies à 5 "
@@ -434,7 +466,9 @@ def router(ctx: AppContext) -> APIRouter:
                          "`If-None-Match` reçoit 304 si rien n'a changé).",
              responses=errors(404, 422), response_class=Response)
     def geo_level(request: Request, level: str,
-                  cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du COG (par défaut : celui du cube).")) -> Response:
-        return respond(request, geo.contours(level, cog), GEOJSON)
+                  cog: int | None = Query(None, ge=1000, le=9999, description="Millésime du COG (par défaut : celui du cube)."),
+                  seen: Hidden = Depends(visible)) -> Response:
+        ctx.check_level(level, seen.levels)
+        return respond(request, geo.contours(level, cog), GEOJSON, seen.cache_control)
 
     return api

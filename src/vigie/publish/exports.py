@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import shapely
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 import vigie
 from vigie.engine.catalogue import IndicatorDef
 from vigie.errors import NotFoundError
 from vigie.publish import params
-from vigie.publish.context import AppContext
+from vigie.publish.context import AppContext, Hidden, check_export, visible
 from vigie.publish.json_values import dumps, number
 from vigie.publish.params import ParameterError
 from vigie.publish.terminal import SYNTHETIC_MARK, level_label
@@ -84,11 +84,15 @@ class Table:
 
 
 def build_table(ctx: AppContext, indicators: list[str], level: str, year: int | None, codes: list[str] | None,
-                within: str | None) -> Table:
-    """The values of `indicators` for every current territory of `level` (filtered), masked values empty."""
+                within: str | None, seen: Hidden | None = None) -> Table:
+    """The values of `indicators` for every current territory of `level` (filtered), masked values empty.
+    `seen`: what the viewer may not see (hidden indicators and levels answer 404 as unknown ones)."""
     engine = ctx.engine
+    seen = seen or Hidden()
+    for i in indicators:
+        seen.indicator(i, f"L'indicateur « {i} » n'est pas au catalogue.")
     definitions = [engine.indicator(i) for i in indicators]
-    ctx.check_level(level)
+    ctx.check_level(level, seen.levels)
     territories = sorted((code, name) for (lv, code), name in ctx.names.items() if lv == level)
     if codes is not None:
         wanted = set(codes)
@@ -99,6 +103,8 @@ def build_table(ctx: AppContext, indicators: list[str], level: str, year: int | 
     if within is not None:
         parent_level, parent_code = params.territory_ref(within, "within")
         parent = ctx.territory(parent_level, parent_code) if parent_level else ctx.find(parent_code)
+        if parent.level in seen.levels:
+            raise NotFoundError(f"Aucun territoire n'a le code « {parent.code} » au niveau « {parent.level} ».")
         with ctx.access.use() as wh:
             members = set(wh.members(parent, child_level=level, cog=engine.cog)["code"])
         territories = [t for t in territories if t[0] in members]
@@ -353,6 +359,7 @@ def router(ctx: AppContext) -> APIRouter:
                                                                                            "année ou territoire inconnu."}},
              response_class=Response)
     def export(
+        request: Request,
         indicator: str | None = Query(None, description="Identifiant d'un indicateur."),
         indicators: str | None = Query(None, description="Plusieurs indicateurs, séparés par des virgules."),
         level: str = Query("commune", description="Niveau des territoires."),
@@ -361,6 +368,7 @@ def router(ctx: AppContext) -> APIRouter:
         codes: str | None = Query(None, description="Ne garder que ces codes, séparés par des virgules."),
         within: str | None = Query(None, description="Ne garder que les territoires d'un territoire englobant, "
                                                      "écrit NIVEAU:CODE (ex. epci:246200364)."),
+        seen: Hidden = Depends(visible),
     ) -> Response:
         if format not in FORMATS:
             raise ParameterError(f"Paramètre « format » : « {params.shown(format)} » inconnu ; formats : "
@@ -372,7 +380,9 @@ def router(ctx: AppContext) -> APIRouter:
             raise ParameterError("Indiquez au moins un indicateur : paramètre « indicator » ou « indicators ».")
         if len(ids) > MAX_INDICATORS:
             raise ParameterError(f"{MAX_INDICATORS} indicateurs au plus par export.")
-        table = build_table(ctx, ids, level, year, params.codes(codes), within)
+        table = build_table(ctx, ids, level, year, params.codes(codes), within, seen)
+        check_export(request, "indicator", ids, {"format": format, "niveau": level, "annee": year, "codes": codes,
+                                                 "dans": within})
         media_type, extension = FORMATS[format]
         if format == "csv":
             content = to_csv(table)
@@ -383,6 +393,7 @@ def router(ctx: AppContext) -> APIRouter:
         else:
             content = to_gpkg(ctx, table)
         return Response(content, media_type=media_type,
-                        headers={"Content-Disposition": f'attachment; filename="{file_name(table, extension)}"'})
+                        headers={"Content-Disposition": f'attachment; filename="{file_name(table, extension)}"',
+                                 "Cache-Control": seen.cache_control})
 
     return api

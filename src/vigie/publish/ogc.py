@@ -20,11 +20,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import shapely
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 import vigie
 from vigie.errors import NotFoundError
-from vigie.publish.context import AppContext
+from vigie.publish.context import AppContext, Hidden, visible
 from vigie.publish.json_values import dumps, number, properties
 from vigie.publish.params import ParameterError
 from vigie.publish.terminal import level_label
@@ -56,8 +56,9 @@ def exception_code(status: int) -> str:
         status, "ServerError" if status >= 500 else "InvalidRequest")
 
 
-def _json(body: Any, media_type: str = JSON) -> Response:
-    return Response(dumps(body), media_type=media_type)
+def _json(body: Any, media_type: str = JSON, cache_control: str | None = None) -> Response:
+    return Response(dumps(body), media_type=media_type,
+                    headers={"Cache-Control": cache_control} if cache_control else None)
 
 
 # ---------------------------------------------------------------------------------------------- parameters
@@ -133,11 +134,19 @@ class Collections:
             self._items = items
         return self._items
 
-    def get(self, cid: str) -> dict:
-        found = self.all().get(cid)
+    def visible(self, seen: Hidden) -> dict[str, dict]:
+        """The collections the viewer may see (levels and layers hidden by the visibility rule left out)."""
+        return {cid: c for cid, c in self.all().items()
+                if not (c["kind"] == "level" and c["level"] in seen.levels)
+                and not (c["kind"] == "layer" and c["layer"] in seen.layers)}
+
+    def get(self, cid: str, seen: Hidden) -> dict:
+        """The collection, or the same 404 whether it does not exist or is hidden from the viewer."""
+        shown = self.visible(seen)
+        found = shown.get(cid)
         if found is None:
             raise NotFoundError(
-                f"Collection inconnue « {cid[:60]} » : collections disponibles : {', '.join(self.all()) or 'aucune'}."
+                f"Collection inconnue « {cid[:60]} » : collections disponibles : {', '.join(shown) or 'aucune'}."
             )
         return found
 
@@ -272,32 +281,32 @@ def router(ctx: AppContext) -> APIRouter:
 
     @api.get("/api", summary="Description OpenAPI 3.0 du service OGC",
              description="Document OpenAPI 3.0 du service, avec les paramètres de chaque collection.")
-    def service_description(request: Request) -> Response:
+    def service_description(request: Request, seen: Hidden = Depends(visible)) -> Response:
         check_query(request, {"f"})
-        return _json(openapi_document(base(request), collections), OPENAPI)
+        return _json(openapi_document(base(request), collections, seen), OPENAPI, seen.cache_control)
 
     @api.get("/collections", summary="Collections",
              description="Une collection par niveau de territoires ayant des contours, et une par couche.")
-    def collection_list(request: Request) -> Response:
+    def collection_list(request: Request, seen: Hidden = Depends(visible)) -> Response:
         check_query(request, {"f"})
         b = base(request)
         return _json({
             "links": [{"href": f"{b}/collections", "rel": "self", "type": JSON, "title": "Collections"}],
-            "collections": [collection_json(request, c) for c in collections.all().values()],
-        })
+            "collections": [collection_json(request, c) for c in collections.visible(seen).values()],
+        }, cache_control=seen.cache_control)
 
     @api.get("/collections/{collection_id}", summary="Une collection",
              description="Titre, description, emprise (CRS84) et liens de la collection.")
-    def collection(request: Request, collection_id: str) -> Response:
+    def collection(request: Request, collection_id: str, seen: Hidden = Depends(visible)) -> Response:
         check_query(request, {"f"})
-        return _json(collection_json(request, collections.get(collection_id)))
+        return _json(collection_json(request, collections.get(collection_id, seen)), cache_control=seen.cache_control)
 
     @api.get("/collections/{collection_id}/items", summary="Objets d'une collection",
              description="Objets GeoJSON (WGS84) de la collection. `bbox` : longitude min, latitude min, longitude max, "
                          "latitude max (CRS84) ; `limit` : 100 par défaut, 10 000 au plus ; `offset` : rang du premier "
                          "objet ; filtres d'égalité sur `code` et `name` (territoires) ou `commune` et `name` (couches).")
-    def items(request: Request, collection_id: str) -> Response:
-        c = collections.get(collection_id)
+    def items(request: Request, collection_id: str, seen: Hidden = Depends(visible)) -> Response:
+        c = collections.get(collection_id, seen)
         check_query(request, COMMON_PARAMETERS | set(c["filters"]))
         q = request.query_params
         crs = q.get("bbox-crs")
@@ -326,12 +335,12 @@ def router(ctx: AppContext) -> APIRouter:
             "type": "FeatureCollection", "features": features, "numberMatched": matched,
             "numberReturned": len(features), "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "links": links,
-        }, GEOJSON)
+        }, GEOJSON, seen.cache_control)
 
     @api.get("/collections/{collection_id}/items/{feature_id}", summary="Un objet",
              description="L'objet GeoJSON (WGS84) d'identifiant donné : code du territoire ou identifiant de l'objet de la couche.")
-    def item(request: Request, collection_id: str, feature_id: str) -> Response:
-        c = collections.get(collection_id)
+    def item(request: Request, collection_id: str, feature_id: str, seen: Hidden = Depends(visible)) -> Response:
+        c = collections.get(collection_id, seen)
         check_query(request, {"f"})
         features, _matched = query_features(ctx, c, None, {}, 1, 0, feature_id=feature_id[:200])
         if not features:
@@ -342,13 +351,13 @@ def router(ctx: AppContext) -> APIRouter:
             {"href": f"{url}/items/{feature['id']}", "rel": "self", "type": GEOJSON, "title": "Cet objet"},
             {"href": url, "rel": "collection", "type": JSON, "title": "La collection"},
         ]
-        return _json(feature, GEOJSON)
+        return _json(feature, GEOJSON, seen.cache_control)
 
     return api
 
 
 # ---------------------------------------------------------------------------------------------- OpenAPI 3.0
-def openapi_document(base: str, collections: Collections) -> dict[str, Any]:
+def openapi_document(base: str, collections: Collections, seen: Hidden | None = None) -> dict[str, Any]:
     """The service description (OpenAPI 3.0.3), one items path per collection with its filter parameters."""
 
     def ref(name: str) -> dict:  # written out in full: GDAL reads `limit` there without following $ref
@@ -363,7 +372,7 @@ def openapi_document(base: str, collections: Collections) -> dict[str, Any]:
                                  "responses": json_response}},
         "/collections": {"get": {"summary": "Collections", "operationId": "getCollections", "responses": json_response}},
     }
-    for cid, c in collections.all().items():
+    for cid, c in collections.visible(seen or Hidden()).items():
         filters = [
             {"name": name, "in": "query", "required": False, "style": "form", "explode": False,
              "description": f"Ne garder que les objets dont « {name} » vaut cette valeur.", "schema": {"type": "string"}}

@@ -195,10 +195,13 @@ def figure_json(ctx: AppContext, definition: IndicatorDef, rows: list[dict] | No
     return figure
 
 
-def portrait(ctx: AppContext, territory: Territory, reference: Territory | None = None) -> dict[str, Any]:
-    """Everything the portrait page shows, as JSON-ready values (see the module docstring)."""
+def portrait(ctx: AppContext, territory: Territory, reference: Territory | None = None, seen=None) -> dict[str, Any]:
+    """Everything the portrait page shows, as JSON-ready values (see the module docstring). `seen`
+    (`context.Hidden`): indicators and levels the viewer may not see are left out."""
     engine: Engine = ctx.engine
-    refs = references(ctx, territory)
+    hidden = seen.indicators if seen is not None else frozenset()
+    hidden_levels = seen.levels if seen is not None else frozenset()
+    refs = [r for r in references(ctx, territory) if r.level not in hidden_levels]
     memberships = ctx.memberships
     if reference is None and refs:
         reference = refs[0]
@@ -211,7 +214,7 @@ def portrait(ctx: AppContext, territory: Territory, reference: Territory | None 
     themes: dict[str, list[dict]] = {}
     synthetic = False
     for definition in sorted(engine.catalogue.values(), key=lambda d: not d.key):  # stable: key first
-        if definition.id in SERIES:
+        if definition.id in SERIES or definition.id in hidden:
             continue
         ind_rows = mine.get(definition.id)
         if not ind_rows and not definition.key:
@@ -223,7 +226,7 @@ def portrait(ctx: AppContext, territory: Territory, reference: Territory | None 
 
     series = []
     for indicator in SERIES:
-        if indicator not in engine.catalogue:
+        if indicator not in engine.catalogue or indicator in hidden:
             continue
         definition = engine.indicator(indicator)
         values = []
@@ -239,8 +242,10 @@ def portrait(ctx: AppContext, territory: Territory, reference: Territory | None 
         "territory": {
             **territory_json(territory), "cog": engine.cog,
             "parents": [{"level": level, "code": code, "name": name, "level_label": level_label(level), "weight": weight}
-                        for level, code, name, weight in memberships.parents(territory.level, territory.code)],
-            "children": memberships.children(territory.level, territory.code),
+                        for level, code, name, weight in memberships.parents(territory.level, territory.code)
+                        if level not in hidden_levels],
+            "children": {level: n for level, n in memberships.children(territory.level, territory.code).items()
+                         if level not in hidden_levels},
         },
         "references": [territory_json(r) for r in refs],
         "reference": territory_json(reference) if reference else None,

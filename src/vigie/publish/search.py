@@ -55,15 +55,17 @@ class SearchIndex:
     def _level_rank(level: str) -> int:
         return LEVEL_SIZE.index(level) if level in LEVEL_SIZE else LEVEL_SIZE.index("epci") + 0.5  # custom: near EPCI
 
-    def search(self, query: str, level: str | None = None, limit: int = 20) -> list[tuple[Entry, int]]:
-        """The best `limit` matches with their tier (0 = exact code … 5 = name contains the query)."""
+    def search(self, query: str, level: str | None = None, limit: int = 20,
+               hidden_levels: frozenset[str] | set[str] = frozenset()) -> list[tuple[Entry, int]]:
+        """The best `limit` matches with their tier (0 = exact code … 5 = name contains the query); territories of
+        `hidden_levels` (levels the viewer may not see, `AppContext.hidden`) are never returned."""
         q = normalise(query)
         raw = query.strip().upper()
         if not q and not raw:
             return []
         found: list[tuple[tuple, Entry, int]] = []
         for e in self.entries:
-            if level is not None and e.level != level:
+            if (level is not None and e.level != level) or e.level in hidden_levels:
                 continue
             tier = self._tier(e, q, raw)
             if tier is None:

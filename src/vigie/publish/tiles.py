@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from vigie.errors import NotFoundError
-from vigie.publish.context import AppContext
+from vigie.publish.context import AppContext, Hidden, visible
 from vigie.publish.json_values import dumps
 from vigie.publish.params import ParameterError
 from vigie.publish.responses import Body, respond
@@ -296,12 +296,14 @@ class Tiles:
                 self._builder = PostgisTiles(self.ctx) if backend == "postgres" else DuckDBTiles(self.ctx)
             return self._builder
 
-    def check_level(self, level: str) -> None:
-        if level not in self.ctx.geometry_levels:
-            self.ctx.check_level(level)
+    def check_level(self, level: str, hidden: frozenset[str] = frozenset()) -> None:
+        """A level with contours that the viewer may see (`hidden`: levels hidden from it), or a French 404."""
+        if level not in self.ctx.geometry_levels or level in hidden:
+            self.ctx.check_level(level, hidden)
+            shown = sorted(lv for lv in self.ctx.geometry_levels if lv not in hidden)
             raise NotFoundError(
                 f"Le niveau « {level} » n'a pas de contours dans l'entrepôt (niveaux avec contours : "
-                f"{', '.join(sorted(self.ctx.geometry_levels)) or 'aucun'})."
+                f"{', '.join(shown) or 'aucun'})."
             )
 
     def tile(self, level: str, z: int, x: int, y: int) -> Body | None:
@@ -361,8 +363,8 @@ def router(ctx: AppContext) -> APIRouter:
     @api.get("/tiles/{level}.json", tags=["tuiles"], summary="Description TileJSON des tuiles d'un niveau",
              description="Document TileJSON 3.0 : adresse des tuiles, zooms, emprise et champs (`code`, `name`) de la "
                          "couche vectorielle, que MapLibre lit directement.")
-    def tilejson(request: Request, level: str) -> Response:
-        tiles.check_level(level)
+    def tilejson(request: Request, level: str, seen: Hidden = Depends(visible)) -> Response:
+        tiles.check_level(level, seen.levels)  # a level the viewer may not see: 404 as an unknown one
         cog = ctx.geometry_levels[level]
         with ctx.access.use() as wh:
             box = wh.query(
@@ -379,7 +381,8 @@ def router(ctx: AppContext) -> APIRouter:
                  "minzoom": 0, "maxzoom": 14},
             ],
         }
-        return Response(dumps(body), media_type="application/json", headers={"Cache-Control": CACHE_CONTROL})
+        return Response(dumps(body), media_type="application/json",
+                        headers={"Cache-Control": seen.private_or(CACHE_CONTROL)})
 
     @api.get("/tiles/{level}/{z}/{x}/{y}.mvt", tags=["tuiles"], summary="Une tuile vectorielle",
              description="Tuile MVT (Mapbox Vector Tile) des contours du niveau, en Web Mercator, simplifiés pour le "
@@ -388,10 +391,12 @@ def router(ctx: AppContext) -> APIRouter:
                         204: {"description": "Tuile vide."}},
              response_class=Response)
     def tile(request: Request, level: str, z: int = Path(..., description="Zoom (0 à 22)."),
-             x: int = Path(..., description="Colonne de la tuile."), y: int = Path(..., description="Ligne de la tuile.")) -> Response:
+             x: int = Path(..., description="Colonne de la tuile."), y: int = Path(..., description="Ligne de la tuile."),
+             seen: Hidden = Depends(visible)) -> Response:
+        tiles.check_level(level, seen.levels)  # tiles of a hidden level: 404 as an unknown level
         body = tiles.tile(level, z, x, y)
         if body is None:
-            return Response(status_code=204, headers={"Cache-Control": CACHE_CONTROL})
-        return respond(request, body, MVT, CACHE_CONTROL)
+            return Response(status_code=204, headers={"Cache-Control": seen.private_or(CACHE_CONTROL)})
+        return respond(request, body, MVT, seen.private_or(CACHE_CONTROL))
 
     return api

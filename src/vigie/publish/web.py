@@ -33,7 +33,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 import vigie
-from vigie.errors import VigieError
+from vigie.errors import NotFoundError, VigieError
 from vigie.publish.terminal import LEVEL_LABELS, SYNTHETIC_MARK
 from vigie.warehouse import Territory, Warehouse
 
@@ -254,6 +254,10 @@ def mount_web(app: FastAPI, extra_navigation: list[tuple[str, str, str]] = ()) -
     @router.get("/territoire/{level}/{code}", response_class=HTMLResponse)
     def portrait(request: Request, level: str, code: str) -> HTMLResponse:
         try:
+            from vigie.publish.context import visible
+
+            if getattr(app.state, "context", None) is not None and level in visible(request).levels:
+                raise NotFoundError(f"Aucun territoire n'a le code « {code} » au niveau « {level} ».")
             with access.use() as wh:
                 territory = wh.find_territory(code, level=level)
         except VigieError as exc:

@@ -1,6 +1,6 @@
 // Portrait of a territory: key figures, evolution between censuses, comparison with a reference (in the URL),
 // one section per theme with its chart and data table, and a small map.
-import { catalogue as loadCatalogue, portrait, territoryGeometry, tilesTemplate } from '../api.js';
+import { catalogue as loadCatalogue, getJSON, portrait, territoryGeometry, tilesTemplate } from '../api.js';
 import { keyFigureCard, syntheticNotice } from '../cards.js';
 import { columnChart, pairedBars } from '../charts.js';
 import { config, href, levelLabel, portraitHref, SYNTHETIC_MARK } from '../config.js';
@@ -39,7 +39,7 @@ export async function start() {
     renderHead(data);
     const drawn = render(data);
     status(statusEl, '');
-    await drawn; // the small map, drawn or given up
+    await Promise.all([drawn, isEmbedded() ? null : studies(body, level, code)]); // the small map, drawn or given up
     document.body.dataset.ready = 'true';
   }
 
@@ -153,6 +153,25 @@ export async function start() {
   }
 
   await load();
+}
+
+// The "Études" block: the studies of the library about this territory (those this viewer may see).
+async function studies(body, level, code) {
+  let found;
+  try {
+    found = await getJSON('/api/etudes', { territoire: `${level}:${code}` });
+  } catch {
+    return; // the portrait does not depend on the library
+  }
+  if (!found.etudes || !found.etudes.length) return;
+  const id = uid('etudes');
+  body.append(h('section', { class: 'portrait-section', 'aria-labelledby': id, 'data-studies': '' },
+    h('h2', { id }, 'Études'),
+    h('ul', {}, found.etudes.map((s) => h('li', {},
+      h('a', { href: href(`/etudes/${encodeURIComponent(s.id)}.pdf`) }, s.titre),
+      ` — ${s.theme_libelle}, ${new Date(s.date).toLocaleDateString('fr-FR', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' })}`,
+      s.visibilite !== 'public' ? ` (${s.visibilite})` : null))),
+    h('p', {}, h('a', { href: href('/etudes', { territoire: `${level}:${code}` }) }, 'Toutes les études de ce territoire'))));
 }
 
 function themeTable(list, refName, caption) {

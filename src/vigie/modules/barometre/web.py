@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from vigie.errors import NotFoundError
-from vigie.publish.context import AppContext
+from vigie.publish.context import AppContext, Hidden, visible
 from vigie.publish.responses import errors
 from vigie.modules.barometre import periods as P
 from vigie.modules.barometre.release import build_release
@@ -57,15 +57,20 @@ def router(context: AppContext) -> APIRouter:
     @api.get("/api/barometre/series", summary="Séries du baromètre",
              description="Chaque série : libellé, unité, nature, producteur, premier et dernier trimestre, dernière publication.",
              responses=errors(404))
-    def series() -> dict:
+    def series(seen: Hidden = Depends(visible)) -> dict:
         with access.use() as wh:
             table = series_table(wh)
-        return {"series": [{k: _clean(v) for k, v in r.items()} for r in table.to_dict("records")]}
+        # The visibility rule (issue 9): a series is named like an indicator; a hidden one is left out.
+        return {"series": [{k: _clean(v) for k, v in r.items()} for r in table.to_dict("records")
+                           if r.get("id") not in seen.indicators]}
 
     @api.get("/api/barometre/series/{serie}", summary="Une série dans le temps",
              description="Valeurs trimestrielles actuelles (dernière publication) d'une série pour des territoires ; "
                          "les stocks sont sommés sur les communes, les ratios recalculés.", responses=errors(404, 422))
-    def one_series(serie: str, territoires: str = Query("PMA", description="Codes des territoires, séparés par des virgules.")) -> dict:
+    def one_series(serie: str, territoires: str = Query("PMA", description="Codes des territoires, séparés par des virgules."),
+                   seen: Hidden = Depends(visible)) -> dict:
+        if serie in seen.indicators:  # hidden: the same answer as a series that does not exist
+            raise NotFoundError(f"La série « {serie} » n'existe pas dans le baromètre.")
         with access.use() as wh:
             spec = definition(wh, serie)
             places = []

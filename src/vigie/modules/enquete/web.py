@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from vigie.errors import NotFoundError, VigieError
@@ -39,7 +39,7 @@ from vigie.modules.enquete.flows import ORIGIN_LEVELS, FlowReader
 from vigie.modules.enquete.places import place_points
 from vigie.modules.enquete.survey import Survey, load_survey, surveys
 from vigie.modules.enquete.weighting import DEFAULT_SCHEME
-from vigie.publish.context import AppContext
+from vigie.publish.context import AppContext, Hidden, visible
 from vigie.publish.json_values import dumps, number, records
 from vigie.publish.responses import LRU, Body, errors, respond
 
@@ -66,8 +66,34 @@ class InvalidParameter(VigieError):
 
 
 def router(context: AppContext) -> APIRouter:
-    api = APIRouter()
     access = context.access
+    datasets: dict[str, str] = {}  # survey -> dataset of its source (read once: the warehouse is read-only)
+
+    def survey_datasets() -> dict[str, str]:
+        if not datasets:
+            with access.use() as wh:
+                frame = surveys(wh)
+                found = dict(wh.query("SELECT id, dataset FROM source")) if len(frame) else {}
+            datasets.update({str(s): found.get(src, "") for s, src in zip(frame["id"], frame["source_id"])})
+            datasets.setdefault("", "")  # read, even without any survey
+        return datasets
+
+    def hidden_surveys(seen: Hidden) -> set[str]:
+        """Surveys whose source dataset the viewer may not see (the visibility rule, issue 9)."""
+        return {s for s, dataset in survey_datasets().items() if s and dataset in seen.datasets}
+
+    def guard(request: Request) -> None:
+        """Every `/api/enquete/{enquete}/…` route: a hidden survey answers exactly as a missing one (404)."""
+        survey_id = request.path_params.get("enquete")
+        if survey_id is None or not any(survey_datasets()):  # no survey at all: the route says so itself
+            return
+        hidden = hidden_surveys(visible(request))
+        if survey_id in hidden or survey_id not in survey_datasets():
+            known = ", ".join(s for s in survey_datasets() if s and s not in hidden) or "aucune"
+            raise NotFoundError(f"Aucune enquête « {survey_id} » dans l'entrepôt (enquêtes : {known}) : "
+                                "lancez « vigie enquete importer ».")
+
+    api = APIRouter(dependencies=[Depends(guard)])
     answers = LRU(512)
     loaded: dict[str, Survey] = {}
     designs: dict[tuple, Design] = {}  # per survey and weighting: the expensive part of a reader
@@ -134,13 +160,16 @@ def router(context: AppContext) -> APIRouter:
              description="Chaque enquête importée : identifiant, titre, millésime, nombre de répondants, nombre de "
                          "pondérations enregistrées, territoire d'étude, et s'il s'agit de données fictives de "
                          "démonstration (`synthetic`).")
-    def survey_list(request: Request) -> Response:
+    def survey_list(request: Request, seen: Hidden = Depends(visible)) -> Response:
+        hidden = hidden_surveys(seen)
+
         def build() -> dict[str, Any]:
             with access.use() as wh:
                 frame = surveys(wh)
+            frame = frame[~frame["id"].isin(hidden)]
             items = records(frame[["id", "title", "vintage", "respondents", "synthetic", "cog", "territory", "weightings"]])
             return {"count": len(items), "enquetes": items}
-        return cached(request, ("surveys",), build)
+        return cached(request, ("surveys", frozenset(hidden)), build)
 
     @api.get("/api/enquete/{enquete}", tags=[TAG["name"]], summary="Une enquête",
              description="Description de l'enquête : producteur, population, territoire d'étude, motifs (avec le "
@@ -420,11 +449,12 @@ def router(context: AppContext) -> APIRouter:
     # ------------------------------------------------------------------ page
     @api.get("/enquete", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request) -> HTMLResponse:
+        hidden = hidden_surveys(visible(request))
         with access.use() as wh:
             frame = surveys(wh)
-        items = records(frame[["id", "title", "respondents", "synthetic"]])
+        items = records(frame[~frame["id"].isin(hidden)][["id", "title", "respondents", "synthetic"]])
         return request.app.state.render(request, "enquete.html", "enquete", "Enquête usages et pratiques — Vigie",
-                                        surveys=items, config={"surveys": items})
+                                        surveys=items, restricted=bool(hidden), config={"surveys": items})
 
     return api
 

@@ -103,6 +103,40 @@ def current_statuses(wh: Warehouse, object_kind: str, field: str) -> dict[str, s
     return {r[0]: r[1] for r in rows}
 
 
+def current_with_edits(wh: Warehouse, object_kind: str, edits=(), object_ids=None) -> dict[tuple[str, str], str]:
+    """The current value of every status field of the objects of a kind, as "the last of the warehouse history ∪ the
+    edits": {(object_id, field): value}.
+
+    `edits` are changes kept outside the warehouse (the web app's edits, `vigie.access.editing`), each a mapping with
+    `object_id`, `field`, `value` and `at` (seconds since the epoch, UTC). They are ordered with the warehouse changes
+    by date (the edit's UTC day against `changed_on`), then by when they were recorded (`at` against `recorded_at`):
+    a later import that dates a change after an edit wins, an edit made after the last import wins. Nothing is
+    overwritten: both histories stay whole. `object_ids` limits the warehouse read to some objects.
+    """
+    sql = ("SELECT object_id, field, value, changed_on, recorded_at FROM (SELECT object_id, field, value, changed_on, "
+           "recorded_at, row_number() OVER (PARTITION BY object_id, field ORDER BY changed_on DESC, seq DESC) AS r "
+           "FROM foncier_status_change WHERE object_kind = ?")
+    params: list[Any] = [object_kind]
+    if object_ids is not None:
+        ids = list(object_ids)
+        if not ids:
+            ids = [""]
+        sql += " AND object_id IN (" + ", ".join("?" * len(ids)) + ")"
+        params += ids
+    latest: dict[tuple[str, str], tuple[tuple, str]] = {}
+    for oid, field, value, changed_on, recorded_at in wh.query(sql + ") t WHERE r = 1", params):
+        day = pd.Timestamp(changed_on).date()
+        recorded = pd.Timestamp(recorded_at).to_pydatetime().replace(tzinfo=None) if recorded_at is not None else datetime.min
+        latest[(oid, field)] = ((day, recorded, 0), value)
+    for edit in edits:
+        at = datetime.fromtimestamp(float(edit["at"]), timezone.utc).replace(tzinfo=None)
+        key = (edit["object_id"], edit["field"])
+        rank = (at.date(), at, 1)
+        if key not in latest or rank >= latest[key][0]:
+            latest[key] = (rank, edit["value"])
+    return {key: value for key, (_rank, value) in latest.items()}
+
+
 def status_changes(wh: Warehouse, object_kind: str, field: str,
                    new: dict[str, tuple[str, Any]], author: str) -> list[dict[str, Any]]:
     """Changes to record for the given {object_id: (value, date)}: only where the value differs from the current one."""

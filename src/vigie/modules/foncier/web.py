@@ -3,6 +3,13 @@ page per zone `/atlas/zone/{site_id}`; downloads: the layers as GeoPackage / XLS
 also used by `vigie foncier exporter --format gpkg|xlsx`) and a zone's PDF fiche (`/api/atlas/zones/{id}/fiche.pdf`).
 
 Establishments in SIRENE partial diffusion are never listed nor mapped: they only count in the zone figures.
+
+Editing (issue 9): the editors of the organisation owning a zone change the status of its plots and of the zone on
+the zone page (a CSRF-protected form per plot) or through `POST /api/atlas/terrains/{id}/statut` and
+`POST /api/atlas/zones/{id}/statut` (session + `X-CSRF-Token`, or a token with the scope `edition`). The edits live in
+the access store (`vigie.access.editing`; the app's warehouse is read-only); the zone page, its API, its history
+(`GET /api/atlas/zones/{id}/historique`) and the plots layer read the current status as the last of the warehouse
+history ∪ the edits.
 """
 
 from __future__ import annotations
@@ -13,19 +20,22 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 import shapely
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from vigie import formatting as fmt
 from vigie.errors import NotFoundError
-from vigie.modules.foncier.atlas import (FRICHE_DISTANCE_M, filiere_labels, filiere_of, free_au_zones, jobs_of,
-                                         plot_statuses, totals, zone_friches, zone_table)
+from vigie.modules.foncier.atlas import (FRICHE_DISTANCE_M, filiere_labels, filiere_of, free_au_zones, is_available,
+                                         is_vacant, jobs_of, plot_statuses, totals, zone_friches, zone_table)
+from vigie.modules.foncier.importing import current_with_edits
 from vigie.modules.foncier.schema import existing_tables, require_schema
 from vigie.publish.context import AppContext
 from vigie.publish.terminal import SYNTHETIC_MARK
 from vigie.sources.geo import LAMBERT93, WGS84, reproject
 
 NAVIGATION = [("atlas", "/atlas", "Foncier éco.")]
+FIELD_LABELS = {"terr_stade_comm": "Commercialisation", "terr_etat_occup": "Occupation", "site_etat": "État de la zone"}
 LEVELS = [("commune", "Communes"), ("epci", "EPCI"), ("pole_metropolitain", "Pôle métropolitain")]
 
 
@@ -72,8 +82,12 @@ def _synthetic(wh) -> bool:
     return bool(rows and rows[0][0])
 
 
-def filtered_zones(wh, epci: Optional[str], vocation: Optional[str], filiere: Optional[str], etat: Optional[str]) -> pd.DataFrame:
+def filtered_zones(wh, epci: Optional[str], vocation: Optional[str], filiere: Optional[str], etat: Optional[str],
+                   edits: tuple[list[dict], list[dict]] | None = None) -> pd.DataFrame:
+    """The zones (atlas figures) kept by the filters; `edits` = (plot edits, zone edits) of the web app count."""
     zones = zone_table(wh)
+    if edits:
+        zones = apply_zone_edits(wh, zones, *edits)
     epci_of = _epci_of(wh)
     zones["epci_code"] = zones["commune"].map(epci_of)
     if epci:
@@ -83,7 +97,8 @@ def filtered_zones(wh, epci: Optional[str], vocation: Optional[str], filiere: Op
     if etat:
         zones = zones[zones["state"] == etat]
     if filiere:
-        zones = zones[zones["filieres"].map(lambda t: filiere in json.loads(t or "{}"))]
+        keep = [filiere in json.loads(t or "{}") for t in zones["filieres"]]
+        zones = zones.loc[pd.Series(keep, index=zones.index, dtype=bool)]
     return zones.reset_index(drop=True)
 
 
@@ -269,9 +284,101 @@ def export_file(wh, layer: str, format: str, epci: Optional[str] = None) -> tupl
     return content, media, name
 
 
+class StatusChange(BaseModel):
+    champ: str = Field(..., description="Champ CNIG : `terr_stade_comm` ou `terr_etat_occup` (terrain), `site_etat` (zone).")
+    valeur: str = Field(..., description="Nouvelle valeur (une des valeurs proposées par le champ).")
+    note: Optional[str] = Field(None, description="Commentaire facultatif (500 caractères au plus).")
+
+
 def router(context: AppContext) -> APIRouter:
+    from vigie.access import editing
+    from vigie.access.policy import Viewer
+    from vigie.access.service import AuthenticationError, client_ip, service_for, viewer
+    from vigie.access.sessions import CSRF_FIELD
+
     api = APIRouter()
     access = context.access
+
+    def store():
+        return service_for(context).store
+
+    def _plot_edits(plot_ids: list[str] | None) -> list[dict]:
+        return [e.as_change() for e in editing.edits(store(), "plot", plot_ids)]
+
+    def all_edits() -> tuple[list[dict], list[dict]]:
+        return _plot_edits(None), [e.as_change() for e in editing.edits(store(), "site")]
+
+    def change_json(kind: str, object_id: str, body: StatusChange, request: Request, me: Viewer) -> JSONResponse:
+        if not me.authenticated:
+            raise AuthenticationError("Connexion requise : connectez-vous ou utilisez un jeton d'accès de portée « edition ».")
+        service_for(context).check_csrf(request)
+        with access.use() as wh:
+            require_schema(wh)
+            done = editing.change(wh, store(), me, kind, object_id, body.champ, body.valeur, body.note, client_ip(request))
+        if done is None:
+            return JSONResponse({"modifie": False, "message": "La valeur est déjà la valeur actuelle : rien n'est enregistré."})
+        return JSONResponse({"modifie": True, **_edit_json(done)}, status_code=201)
+
+    @api.post("/api/atlas/terrains/{plot_id}/statut", tags=["foncier économique"], status_code=201,
+              summary="Changer le statut d'un terrain",
+              description="Enregistre un changement de stade de commercialisation (`terr_stade_comm`) ou d'état "
+                          "d'occupation (`terr_etat_occup`) d'un terrain, avec son auteur, sa date et la valeur "
+                          "précédente (rien n'est écrasé). Réservé aux éditeurs de l'organisation propriétaire de la "
+                          "zone (EPCI de sa commune) : session avec en-tête `X-CSRF-Token`, ou jeton de portée `edition`.",
+              responses={200: {"description": "Valeur déjà actuelle : rien n'est enregistré."},
+                         401: {"description": "Connexion requise."}, 403: {"description": "Pas éditeur de la zone, ou CSRF absent."},
+                         404: {"description": "Terrain inconnu."}, 422: {"description": "Champ ou valeur impossible."}})
+    def api_plot_status(plot_id: str, body: StatusChange, request: Request, me: Viewer = Depends(viewer)):
+        return change_json("plot", plot_id, body, request, me)
+
+    @api.post("/api/atlas/zones/{site_id}/statut", tags=["foncier économique"], status_code=201,
+              summary="Changer l'état d'une zone d'activité",
+              description="Enregistre un changement de l'état de la zone (`site_etat`), avec son auteur, sa date et la "
+                          "valeur précédente. Mêmes droits que pour un terrain.",
+              responses={200: {"description": "Valeur déjà actuelle : rien n'est enregistré."},
+                         401: {"description": "Connexion requise."}, 403: {"description": "Pas éditeur de la zone, ou CSRF absent."},
+                         404: {"description": "Zone inconnue."}, 422: {"description": "Champ ou valeur impossible."}})
+    def api_zone_status(site_id: str, body: StatusChange, request: Request, me: Viewer = Depends(viewer)):
+        return change_json("site", site_id, body, request, me)
+
+    @api.get("/api/atlas/zones/{site_id}/historique", tags=["foncier économique"],
+             summary="Historique des statuts d'une zone et de ses terrains",
+             description="Tous les changements de statut de la zone et de ses terrains, les plus récents d'abord : ceux "
+                         "des imports (`origine` = `import`) et ceux faits dans l'observatoire (`origine` = `web`), avec "
+                         "valeur précédente, nouvelle valeur, auteur et date.",
+             responses={404: {"description": "Zone inconnue."}})
+    def api_zone_history(site_id: str):
+        with access.use() as wh:
+            require_schema(wh)
+            editing.site_of(wh, "site", site_id)
+            rows = zone_history(wh, site_id, editing.zone_edits(wh, store(), site_id))
+        return JSONResponse({"zone": site_id, "count": len(rows), "changes": rows},
+                            headers={"Cache-Control": "no-store"})
+
+    @api.post("/atlas/zone/{site_id}/statut", include_in_schema=False)
+    async def zone_form(request: Request, site_id: str):
+        from urllib.parse import parse_qs
+
+        body = await request.body()
+        if len(body) > 16_384:
+            raise editing.InvalidEdit("Formulaire trop volumineux.")
+        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True).items()}
+        svc = service_for(context)
+        svc.check_csrf(request, form.get(CSRF_FIELD, ""))
+        me = svc.viewer_of(request)
+        kind = "site" if form.get("objet") == "zone" else "plot"
+        object_id = site_id if kind == "site" else form.get("id", "")
+        with access.use() as wh:
+            require_schema(wh)
+            if editing.site_of(wh, kind, object_id) != site_id:
+                raise NotFoundError(f"Aucun terrain « {object_id} » dans cette zone.")
+            for field in editing.FIELDS[kind]:
+                if form.get(field):
+                    editing.change(wh, svc.store, me, kind, object_id, field, form[field], form.get("note"), client_ip(request))
+        prefix = request.scope.get("root_path", "").rstrip("/")
+        response = RedirectResponse(f"{prefix}/atlas/zone/{site_id}#zone-historique", status_code=303)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @api.get("/api/atlas/zones", tags=["foncier économique"], summary="Zones d'activité et leurs chiffres (GeoJSON)",
              description="Périmètres des zones d'activité (standard CNIG site-eco, WGS84 simplifié) avec surfaces brute, utile "
@@ -283,7 +390,7 @@ def router(context: AppContext) -> APIRouter:
                   filiere: Optional[str] = Query(None, description="Identifiant de filière (filieres.yaml)."),
                   etat: Optional[str] = Query(None, description="État de la zone (site_etat).")):
         with access.use() as wh:
-            zones = filtered_zones(wh, epci, vocation, filiere, etat)
+            zones = filtered_zones(wh, epci, vocation, filiere, etat, all_edits())
             geoms = _geoms(wh, "foncier_site", "site_id", zones["site_id"].tolist())
             out = _features(zones, geoms)
             out["synthetic"] = _synthetic(wh)
@@ -299,6 +406,7 @@ def router(context: AppContext) -> APIRouter:
             plots = plot_statuses(wh)
             if zone:
                 plots = plots[plots["site_id"] == zone]
+            plots = overlay_plot_edits(wh, plots, _plot_edits(plots["plot_id"].tolist() if zone else None))
             if statut:
                 plots = plots[plots["sale_stage"] == statut]
             plots = plots.reset_index(drop=True)
@@ -344,21 +452,21 @@ def router(context: AppContext) -> APIRouter:
                          "des terrains sommés (jamais une moyenne de taux).")
     def api_totals(niveau: str = Query("epci", description="commune, epci, pole_metropolitain, scot…")):
         with access.use() as wh:
-            frame = totals(wh, niveau)
+            frame = totals(wh, niveau, apply_zone_edits(wh, zone_table(wh), *all_edits()))
         return JSONResponse({"level": niveau, "territories": [{k: _clean(v) for k, v in r.items()} for r in frame.to_dict("records")]})
 
     @api.get("/api/atlas/zones/{site_id}", tags=["foncier économique"], summary="Fiche d'une zone d'activité",
              description="Chiffres de la zone, terrains, établissements publiables, friches proches et historique des statuts.")
     def api_zone(site_id: str):
         with access.use() as wh:
-            return JSONResponse(zone_detail(wh, site_id))
+            return JSONResponse(zone_detail(wh, site_id, store()))
 
     @api.get("/atlas", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request, niveau: str = "epci"):
         with access.use() as wh:
             if "foncier_site" not in existing_tables(wh):
                 raise NotFoundError("L'entrepôt ne contient aucune zone d'activité : importez un inventaire CNIG ou lancez la démonstration.")
-            zones = zone_table(wh)
+            zones = apply_zone_edits(wh, zone_table(wh), *all_edits())
             frame = totals(wh, niveau, zones)
             epcis = sorted({(c, n) for c, n in wh.query(
                 "SELECT DISTINCT m.parent_code, t.name FROM membership m JOIN territory t ON t.level = 'epci' AND t.code = m.parent_code "
@@ -378,10 +486,21 @@ def router(context: AppContext) -> APIRouter:
 
     @api.get("/atlas/zone/{site_id}", response_class=HTMLResponse, include_in_schema=False)
     def zone_page(request: Request, site_id: str):
+        svc = service_for(context)
+        me = svc.viewer_of(request)
         with access.use() as wh:
-            detail = zone_detail(wh, site_id)
-        return request.app.state.render(request, "atlas_zone.html", "atlas", f"{detail['zone']['name']} — Foncier éco. — Vigie",
-                                        zone=zone_view(detail), config={"atlasZone": {"id": site_id}})
+            detail = zone_detail(wh, site_id, svc.store)
+            editable = me.via == "session" and editing.can_edit_site(wh, svc.store, me, site_id)
+        session = svc.session_of(request) if editable else None
+        edit = None
+        if editable and session is not None:
+            edit = {"csrf": session.csrf, "fields": {kind: [(f, label, list(choices)) for f, (label, choices) in fields.items()]
+                                                      for kind, fields in editing.FIELDS.items()}}
+        response = request.app.state.render(request, "atlas_zone.html", "atlas", f"{detail['zone']['name']} — Foncier éco. — Vigie",
+                                            zone=zone_view(detail), edit=edit, config={"atlasZone": {"id": site_id}})
+        if edit is not None:
+            response.headers["Cache-Control"] = "private, no-store"
+        return response
 
     @api.get("/api/atlas/zones/{site_id}/fiche.pdf", tags=["foncier économique"], response_class=Response,
              summary="Fiche PDF d'une zone d'activité",
@@ -425,7 +544,81 @@ def router(context: AppContext) -> APIRouter:
     return api
 
 
-def zone_detail(wh, site_id: str) -> dict[str, Any]:
+def overlay_plot_edits(wh, plots: pd.DataFrame, edits: list[dict]) -> pd.DataFrame:
+    """Plots (as `plot_statuses` gives them) with their status as the last of the warehouse history ∪ `edits`
+    (`vigie.access.editing`), and `vacant` / `available` recomputed."""
+    if not edits or plots.empty:
+        return plots
+    merged = current_with_edits(wh, "plot", edits, object_ids=sorted({e["object_id"] for e in edits}))
+    plots = plots.copy()
+    for field, column in (("terr_stade_comm", "sale_stage"), ("terr_etat_occup", "occupancy")):
+        plots[column] = [merged.get((p, field), v) for p, v in zip(plots["plot_id"], plots[column])]
+    plots["vacant"] = np.array([is_vacant(v) for v in plots["occupancy"]], dtype=bool)
+    plots["available"] = np.array([is_available(v) and u is not False for v, u in zip(plots["sale_stage"], plots["usable"])],
+                                  dtype=bool)
+    return plots
+
+
+def apply_zone_edits(wh, zones: pd.DataFrame, plot_edits: list[dict], site_edits: list[dict]) -> pd.DataFrame:
+    """Zone figures (`zone_table`) with the web app's edits counted: for the zones with an edited plot, vacant plots,
+    vacancy rate, available area and plots by status recomputed from the current statuses; the zones' state."""
+    if not plot_edits and not site_edits:
+        return zones
+    zones = zones.copy()
+    if plot_edits:
+        plots = plot_statuses(wh)
+        touched = set(plots.loc[plots["plot_id"].isin({e["object_id"] for e in plot_edits}), "site_id"])
+        plots = overlay_plot_edits(wh, plots[plots["site_id"].isin(touched)], plot_edits)
+        for site, group in plots.groupby("site_id"):
+            mask = zones["site_id"] == site
+            vacant = int(group["vacant"].sum())
+            zones.loc[mask, "plots_vacant"] = vacant
+            zones.loc[mask, "vacancy_rate"] = 100.0 * vacant / len(group)
+            zones.loc[mask, "available_ha"] = float(group.loc[group["available"], "gross_ha"].sum())
+            counts = {str(k): int(v) for k, v in group.groupby("sale_stage").size().items()}
+            zones.loc[mask, "plots_by_status"] = json.dumps(dict(sorted(counts.items())), ensure_ascii=False)
+    if site_edits:
+        merged = current_with_edits(wh, "site", site_edits, sorted({e["object_id"] for e in site_edits}))
+        zones["state"] = [merged.get((z, "site_etat"), v) for z, v in zip(zones["site_id"], zones["state"])]
+    return zones
+
+
+def zone_history(wh, site_id: str, edits=()) -> list[dict[str, Any]]:
+    """The status changes of a zone and its plots, newest first: the warehouse history (`origine` import) and the
+    edits made in the observatory (`origine` web)."""
+    history = wh.query_df("SELECT object_kind, object_id, field, previous, value, changed_on, author, note, recorded_at "
+                          "FROM foncier_status_change WHERE (object_kind = 'site' AND object_id = ?) OR (object_kind = 'plot' "
+                          "AND object_id IN (SELECT plot_id FROM foncier_plot WHERE site_id = ?))", (site_id, site_id))
+    rows = []
+    for r in history.to_dict("records"):
+        changed = pd.Timestamp(r["changed_on"]).date()
+        recorded = pd.Timestamp(r.pop("recorded_at")).to_pydatetime() if r.get("recorded_at") is not None else None
+        rows.append(((changed, recorded or pd.Timestamp.min.to_pydatetime(), 0),
+                     {**{k: _clean(v) for k, v in r.items()}, "changed_on": changed.isoformat(), "origine": "import"}))
+    from datetime import datetime, timezone
+
+    for e in edits:
+        at = datetime.fromtimestamp(e.at, timezone.utc).replace(tzinfo=None)
+        rows.append(((at.date(), at, e.seq), {"object_kind": e.object_kind, "object_id": e.object_id, "field": e.field,
+                                                "previous": e.previous, "value": e.value, "changed_on": at.date().isoformat(),
+                                                "author": e.author, "note": e.note, "origine": "web",
+                                                "recorded_at": at.isoformat(timespec="seconds") + "Z",
+                                                "organisation": e.organisation}))
+    rows.sort(key=lambda kv: kv[0], reverse=True)
+    return [r for _k, r in rows]
+
+
+def _edit_json(e) -> dict[str, Any]:
+    from datetime import datetime, timezone
+
+    return {"objet": e.object_kind, "id": e.object_id, "champ": e.field, "valeur": e.value, "precedent": e.previous,
+            "auteur": e.author, "organisation": e.organisation, "note": e.note,
+            "date": datetime.fromtimestamp(e.at, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")}
+
+
+def zone_detail(wh, site_id: str, store=None) -> dict[str, Any]:
+    """A zone's figures, plots, establishments, friches and status history; with the access `store`, the edits made
+    in the observatory count (current statuses, figures recomputed, history)."""
     require_schema(wh)
     zones = zone_table(wh)
     found = zones[zones["site_id"] == site_id]
@@ -436,13 +629,28 @@ def zone_detail(wh, site_id: str) -> dict[str, Any]:
     zone["plots_by_status"] = json.loads(zone["plots_by_status"])
     plots = plot_statuses(wh)
     plots = plots[plots["site_id"] == site_id].sort_values("plot_id")
+    edits = []
+    if store is not None:
+        from vigie.access import editing
+
+        edits = editing.zone_edits(wh, store, site_id)
+        plot_edits = [e.as_change() for e in edits if e.object_kind == "plot"]
+        if plot_edits:
+            plots = overlay_plot_edits(wh, plots, plot_edits)
+            n = len(plots)
+            zone["plots_vacant"] = int(plots["vacant"].sum())
+            zone["vacancy_rate"] = 100.0 * zone["plots_vacant"] / n if n else None
+            if n:
+                zone["available_ha"] = float(plots.loc[plots["available"], "gross_ha"].sum())
+            zone["plots_by_status"] = dict(sorted(plots.groupby("sale_stage").size().astype(int).to_dict().items()))
+        site_edits = [e.as_change() for e in edits if e.object_kind == "site"]
+        if site_edits:
+            zone["state"] = current_with_edits(wh, "site", site_edits, [site_id]).get((site_id, "site_etat"), zone["state"])
     est = wh.query_df("SELECT siret, name, naf, headcount_code, plot_id FROM foncier_establishment "
                       "WHERE site_id = ? AND active AND published ORDER BY name, siret", (site_id,))
     est["filiere"] = filiere_of(est["naf"])
     hidden = wh.query("SELECT count(*) FROM foncier_establishment WHERE site_id = ? AND active AND NOT published", (site_id,))[0][0]
-    history = wh.query_df("SELECT object_kind, object_id, field, previous, value, changed_on, author, note FROM foncier_status_change "
-                          "WHERE (object_kind = 'site' AND object_id = ?) OR (object_kind = 'plot' AND object_id IN "
-                          "(SELECT plot_id FROM foncier_plot WHERE site_id = ?)) ORDER BY changed_on DESC, seq DESC", (site_id, site_id))
+    history = zone_history(wh, site_id, edits)
     return {
         "zone": zone,
         "plots": [{k: _clean(v) for k, v in r.items()} for r in plots[["plot_id", "gross_ha", "sale_stage", "occupancy", "vacant", "available"]].to_dict("records")],
@@ -450,7 +658,7 @@ def zone_detail(wh, site_id: str) -> dict[str, Any]:
         "unpublished_establishments": int(hidden),
         "friches": [{k: _clean(v) for k, v in r.items()} for r in zone_friches(wh, site_id).to_dict("records")],
         "friche_distance_m": FRICHE_DISTANCE_M,
-        "history": [{k: _clean(v) for k, v in r.items()} for r in history.head(200).to_dict("records")],
+        "history": history[:200],
         "synthetic": _synthetic(wh),
     }
 
@@ -475,7 +683,7 @@ def zone_view(d: dict) -> dict:
     z = d["zone"]
     labels = filiere_labels()
     return {
-        "id": z["site_id"], "name": z["name"], "synthetic": d["synthetic"],
+        "id": z["site_id"], "name": z["name"], "synthetic": d["synthetic"], "state": z["state"],
         "figures": [("Vocation", z["vocation"]), ("État", z["state"]), ("Commune", z["commune"]),
                     ("Surface brute", fmt.quantity(z["gross_ha"], "ha", 1)), ("Surface utile", fmt.quantity(z["usable_ha"], "ha", 1)),
                     ("Surface disponible", fmt.quantity(z["available_ha"], "ha", 1)), ("Terrains", fmt.number(z["plots"])),
@@ -488,6 +696,7 @@ def zone_view(d: dict) -> dict:
         "establishments": [(e["name"] or e["siret"], e["siret"], e["naf"], labels.get(e["filiere"], e["filiere"])) for e in d["establishments"]],
         "hidden": d["unpublished_establishments"],
         "friches": [(f["name"] or f["feature_id"], fmt.quantity(f["distance_m"], "m", 0)) for f in d["friches"]],
-        "history": [(fmt.long_date(pd.Timestamp(h["changed_on"]).date()), h["object_id"], h["field"], h["previous"] or "—", h["value"], h["author"])
+        "history": [(fmt.long_date(pd.Timestamp(h["changed_on"]).date()), h["object_id"], FIELD_LABELS.get(h["field"], h["field"]),
+                     h["previous"] or "—", h["value"], h["author"], "observatoire" if h["origine"] == "web" else "import")
                     for h in d["history"]],
     }

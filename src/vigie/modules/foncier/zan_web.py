@@ -12,23 +12,33 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from vigie import formatting as fmt
 from vigie.errors import NotFoundError
 from vigie.modules.foncier.zan import trajectory
-from vigie.publish.context import AppContext
+from vigie.publish.context import AppContext, Hidden, visible
 
 NAVIGATION = [("zan", "/zan", "ZAN")]
 DEFAULT_TERRITORIES = (("PMA", None),)
 
 
+NAF_KIND = "consommation-naf"  # the kind of the Cerema sources the trajectory reads
+
+
 def router(context: AppContext) -> APIRouter:
     api = APIRouter()
     access = context.access
+    naf: list[frozenset[str]] = []  # the datasets of the NAF consumption sources, read once
 
-    def compute(code: str, niveau: Optional[str], methode: str, annees: Optional[int]):
+    def compute(code: str, niveau: Optional[str], methode: str, annees: Optional[int], seen: Hidden):
+        if not naf:
+            with access.use() as wh:
+                naf.append(frozenset(r[0] for r in wh.query("SELECT dataset FROM source WHERE kind = ?", (NAF_KIND,))))
+        if naf[0] & seen.datasets or (niveau is not None and niveau in seen.levels):
+            # The visibility rule (issue 9): hidden consumption data answers as a territory without any.
+            raise NotFoundError(f"Aucun territoire n'a le code « {code} »" + (f" au niveau « {niveau} »" if niveau else "") + ".")
         with access.use() as wh:
             return trajectory(wh, code, niveau, method=methode, years=annees)
 
@@ -39,8 +49,9 @@ def router(context: AppContext) -> APIRouter:
                          "(moyenne ou tendance), destinations, communes et comparaison avec les territoires du même niveau.")
     def api_trajectory(code: str, niveau: Optional[str] = Query(None, description="Niveau si le code est ambigu."),
                        methode: str = Query("moyenne", description="« moyenne » ou « tendance »."),
-                       annees: Optional[int] = Query(None, ge=1, le=20, description="Années récentes de la projection.")):
-        return JSONResponse(compute(code, niveau, methode, annees).to_dict())
+                       annees: Optional[int] = Query(None, ge=1, le=20, description="Années récentes de la projection."),
+                       seen: Hidden = Depends(visible)):
+        return JSONResponse(compute(code, niveau, methode, annees, seen).to_dict())
 
     @api.get("/api/zan/{code}/rapport.pdf", summary="Rapport ZAN d'un territoire (PDF)", response_class=Response,
              description="Le rapport imprimable de « vigie zan CODE --pdf », partie consommation d'espaces du rapport "
@@ -51,13 +62,14 @@ def router(context: AppContext) -> APIRouter:
                         404: {"description": "Territoire inconnu."}})
     def api_report(code: str, niveau: Optional[str] = Query(None, description="Niveau si le code est ambigu."),
                    methode: str = Query("moyenne", description="« moyenne » ou « tendance »."),
-                   annees: Optional[int] = Query(None, ge=1, le=20, description="Années récentes de la projection.")):
+                   annees: Optional[int] = Query(None, ge=1, le=20, description="Années récentes de la projection."),
+                   seen: Hidden = Depends(visible)):
         import tempfile
         from pathlib import Path
 
         from vigie.modules.foncier.report_zan import ZanReportData, file_stem, render
 
-        data = ZanReportData(compute(code, niveau, methode, annees).to_dict())
+        data = ZanReportData(compute(code, niveau, methode, annees, seen).to_dict())
         with tempfile.TemporaryDirectory(prefix="vigie-zan-") as tmp:
             path = Path(tmp) / "rapport.pdf"
             render(data, path)
@@ -72,7 +84,7 @@ def router(context: AppContext) -> APIRouter:
         if code is None:
             with access.use() as wh:
                 code = _default_code(wh)
-        t = compute(code, niveau, methode, annees)
+        t = compute(code, niveau, methode, annees, visible(request))
         view = page_view(t)
         return request.app.state.render(request, "zan.html", "zan", f"ZAN — {t.territory['name']} — Vigie", zan=view,
                                         config={"zan": {"code": t.territory["code"], "level": t.territory["level"]}})
