@@ -4,11 +4,13 @@ the atlas reading "last of warehouse history ∪ edits", and the audit log."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import time
 from datetime import date, timedelta
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
@@ -109,6 +111,12 @@ def test_editor_changes_a_plot_and_the_zone_figures_follow(client, call_zone):
     assert totals[CALL]["plots_vacant"] == before_totals[CALL]["plots_vacant"] - 1
     layer = client.get("/api/atlas/terrains", params={"zone": call_zone}).json()["features"]
     assert next(f for f in layer if f["properties"]["plot_id"] == vacant["plot_id"])["properties"]["occupancy"] == "occupé"
+    exported = client.get("/api/atlas/export/terrains.xlsx", params={"epci": CALL})  # downloads count the edit too
+    assert exported.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(exported.content)).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[header.index("terr_id")] == vacant["plot_id"])
+    assert row[header.index("etat_occupation")] == "occupé"
 
     history = client.get(f"/api/atlas/zones/{call_zone}/historique").json()["changes"]
     newest = history[0]

@@ -131,12 +131,14 @@ def _ids_geoms(wh, table: str, key: str, ids: list[str]) -> list:
     return [by_id.get(i) for i in ids]
 
 
-def export_layer(wh, layer: str, epci: Optional[str] = None) -> tuple[pd.DataFrame, list]:
-    """One atlas layer as a frame with French-named columns and its Lambert-93 geometries (same order)."""
+def export_layer(wh, layer: str, epci: Optional[str] = None,
+                 edits: tuple[list[dict], list[dict]] | None = None) -> tuple[pd.DataFrame, list]:
+    """One atlas layer as a frame with French-named columns and its Lambert-93 geometries (same order); `edits`
+    (plot edits, zone edits) made in the observatory count, as on the pages."""
     require_schema(wh)
     if layer not in EXPORT_LAYERS:
         raise NotFoundError(f"Couche « {layer} » inconnue : {', '.join(EXPORT_LAYERS)}.")
-    zones = filtered_zones(wh, epci, None, None, None)
+    zones = filtered_zones(wh, epci, None, None, None, edits)
     site_ids = zones["site_id"].tolist()
     labels = filiere_labels()
     if layer == "zones":
@@ -152,7 +154,7 @@ def export_layer(wh, layer: str, epci: Optional[str] = None) -> tuple[pd.DataFra
         })
         return frame, _ids_geoms(wh, "foncier_site", "site_id", site_ids)
     if layer == "terrains":
-        plots = plot_statuses(wh)
+        plots = overlay_plot_edits(wh, plot_statuses(wh), edits[0] if edits else [])
         plots = plots[plots["site_id"].isin(site_ids)].sort_values("plot_id")
         frame = pd.DataFrame({
             "terr_id": plots["plot_id"], "site_id": plots["site_id"], "surface_ha": plots["gross_ha"],
@@ -208,7 +210,7 @@ def _plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def layers_xlsx(wh, layers: list[str], epci: Optional[str] = None) -> bytes:
+def layers_xlsx(wh, layers: list[str], epci: Optional[str] = None, edits=None) -> bytes:
     """An XLSX workbook: one sheet per layer (x_l93 / y_l93 = a point inside each geometry) and « Métadonnées »."""
     import io
 
@@ -220,7 +222,7 @@ def layers_xlsx(wh, layers: list[str], epci: Optional[str] = None) -> bytes:
     bold = Font(bold=True)
     synthetic = _synthetic(wh)
     for name in layers:
-        frame, geoms = export_layer(wh, name, epci)
+        frame, geoms = export_layer(wh, name, epci, edits)
         frame = _plain_frame(frame)
         points = [g.representative_point() if g is not None and not g.is_empty else None for g in geoms]
         frame["x_l93"] = [round(p.x, 1) if p is not None else None for p in points]
@@ -246,7 +248,7 @@ def layers_xlsx(wh, layers: list[str], epci: Optional[str] = None) -> bytes:
     return out.getvalue()
 
 
-def layers_gpkg(wh, layers: list[str], epci: Optional[str] = None) -> bytes:
+def layers_gpkg(wh, layers: list[str], epci: Optional[str] = None, edits=None) -> bytes:
     """A GeoPackage (Lambert-93): one layer per atlas layer and a `metadonnees` table."""
     import tempfile
     from pathlib import Path
@@ -258,7 +260,7 @@ def layers_gpkg(wh, layers: list[str], epci: Optional[str] = None) -> bytes:
     with tempfile.TemporaryDirectory(prefix="vigie-atlas-") as tmp:
         path = Path(tmp) / "atlas.gpkg"
         for name in layers:
-            frame, geoms = export_layer(wh, name, epci)
+            frame, geoms = export_layer(wh, name, epci, edits)
             frame = _plain_frame(frame)
             frame["donnees_fictives"] = synthetic
             layer = gpd.GeoDataFrame(frame, geometry=list(geoms), crs=2154)
@@ -268,7 +270,7 @@ def layers_gpkg(wh, layers: list[str], epci: Optional[str] = None) -> bytes:
         return path.read_bytes()
 
 
-def export_file(wh, layer: str, format: str, epci: Optional[str] = None) -> tuple[bytes, str, str]:
+def export_file(wh, layer: str, format: str, epci: Optional[str] = None, edits=None) -> tuple[bytes, str, str]:
     """(content, media type, file name) of an atlas export; `layer` = a layer name or `atlas` (all of them)."""
     from vigie.publish.exports import FORMATS, ascii_name
     from vigie.publish.params import ParameterError
@@ -278,7 +280,7 @@ def export_file(wh, layer: str, format: str, epci: Optional[str] = None) -> tupl
     if layer != "atlas" and layer not in EXPORT_LAYERS:
         raise NotFoundError(f"Couche « {layer} » inconnue : atlas (toutes), {', '.join(EXPORT_LAYERS)}.")
     layers = list(EXPORT_LAYERS) if layer == "atlas" else [layer]
-    content = layers_gpkg(wh, layers, epci) if format == "gpkg" else layers_xlsx(wh, layers, epci)
+    content = layers_gpkg(wh, layers, epci, edits) if format == "gpkg" else layers_xlsx(wh, layers, epci, edits)
     media, extension = FORMATS[format]
     name = f"vigie_foncier_{ascii_name(layer)}" + (f"_{ascii_name(epci)}" if epci else "") + f".{extension}"
     return content, media, name
@@ -538,7 +540,7 @@ def router(context: AppContext) -> APIRouter:
     def api_export(fichier: str, epci: Optional[str] = Query(None, description="SIREN de l'EPCI (toutes les zones par défaut).")):
         layer, _dot, format = fichier.rpartition(".")
         with access.use() as wh:
-            content, media, name = export_file(wh, layer or fichier, format, epci)
+            content, media, name = export_file(wh, layer or fichier, format, epci, all_edits())
         return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     return api
