@@ -333,3 +333,19 @@ def test_a_logged_in_session_sees_its_data_and_logging_out_hides_it(setup):
     assert seen.status_code == 200 and seen.headers["cache-control"] == "private, no-store"
     service.logout(outcome.cookie)
     assert client.get("/api/layers/friches").status_code == 404
+
+
+def test_a_restricted_barometer_series_is_left_out_of_the_quarterly_note(setup):
+    policy.set_visibility(setup.store, "indicator", "defm_a", "restreint", ["CALL"])
+    try:
+        public = setup.get(None, "/api/barometre/2025-T4").json()
+        assert "defm_a" not in [s["id"] for s in public["series"]] and public["series"]
+        listed = setup.get(None, "/api/barometre/series").json()["series"]
+        assert "defm_a" not in [s["id"] for s in listed] and "defm_abc" in [s["id"] for s in listed]
+        assert setup.get(None, "/api/barometre/series/defm_a").status_code == 404
+        assert setup.get("cahc", "/api/barometre/series/defm_a").status_code == 404
+        allowed = setup.get("call", "/api/barometre/2025-T4").json()
+        assert "defm_a" in [s["id"] for s in allowed["series"]]
+        assert setup.get("call", "/api/barometre/series/defm_a").status_code == 200
+    finally:
+        policy.set_visibility(setup.store, "indicator", "defm_a", "public", [])

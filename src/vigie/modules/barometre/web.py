@@ -93,11 +93,16 @@ def router(context: AppContext) -> APIRouter:
              description="La note du trimestre AAAA-Tn : pour chaque série, valeur, évolutions sur un trimestre et sur un "
                          "an, tendance sur quatre trimestres, comparaisons (EPCI, zones d'emploi, département, France), "
                          "historique, révisions et séries absentes.", responses=errors(404, 422))
-    def release(trimestre: str, territoire: str = Query("PMA", description="Code du territoire principal.")) -> dict:
+    def release(trimestre: str, territoire: str = Query("PMA", description="Code du territoire principal."),
+                seen: Hidden = Depends(visible)) -> dict:
         with access.use() as wh:
             if not has_schema(wh):
                 raise NotFoundError("L'entrepôt ne contient aucune série du baromètre.")
-            return build_release(wh, trimestre, territory=territoire).to_dict()
+            note = build_release(wh, trimestre, territory=territoire).to_dict()
+        # The visibility rule (issue 9): a hidden series is left out of the note, its missing-series line too.
+        note["series"] = [s for s in note["series"] if s["id"] not in seen.indicators]
+        note["missing"] = [s["missing"] for s in note["series"] if s["missing"]]
+        return note
 
     @api.get("/barometre", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request) -> HTMLResponse:
