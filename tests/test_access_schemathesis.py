@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-schemathesis = pytest.importorskip("schemathesis")
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from vigie.access.demo import build_demo_access

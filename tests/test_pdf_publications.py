@@ -4,7 +4,6 @@ CLI's French errors and a batch where one publication fails."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -82,7 +81,6 @@ def test_fiche_shows_the_engine_figures_of_the_qpv_its_two_communes_and_referenc
     assert f"page 1 sur\n{count}" in texts[0].replace("sur \n", "sur\n")
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) absent")
 def test_the_map_page_renders_with_the_neighbourhood_drawn(straddling, tmp_path):
     from PIL import Image
 
@@ -99,7 +97,7 @@ def test_the_map_page_renders_with_the_neighbourhood_drawn(straddling, tmp_path)
 
 
 def test_data_pack_holds_every_figure_with_source_and_vintage(straddling):
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
     engine, data, _pdf, xlsx, _pages = straddling
     sheet = openpyxl.load_workbook(xlsx)["Chiffres"]
     rows = list(sheet.iter_rows(values_only=True))

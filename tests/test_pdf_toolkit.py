@@ -3,10 +3,8 @@ fragile marks) and a map (scale bar, source), read back with pypdf and rendered 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-import pytest
 import shapely
 from pypdf import PdfReader
 
@@ -40,7 +38,7 @@ def test_key_sentences_follow_the_size_of_the_gap():
 
 
 def test_data_pack_keeps_codes_as_text_and_never_writes_a_secret_value(tmp_path):
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
     path = tmp_path / "t.xlsx"
     base = dict(theme="emploi", indicator="taux_chomage", label="Taux de chômage", level="commune", year=2021,
                 vintage="RP 2021", unit="%", source="INSEE <&> « RP »", synthetic=True)
@@ -92,7 +90,6 @@ def test_page_with_table_chart_and_map_reads_back(tmp_path):
     assert "Zone" in text
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) absent")
 def test_a_map_renders_to_a_non_blank_image(tmp_path):
     from PIL import Image
 
