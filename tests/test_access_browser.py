@@ -9,12 +9,12 @@ and the editing forms are gone. Screenshot: tests/artifacts/acces_edition.png.
 
 from __future__ import annotations
 
-import shutil
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from tests.access_support import copy_with_store
 from tests.browser_support import ARTIFACTS, LiveServer, assert_accessible, require_browser_tools
 
 CALL = "246200364"
@@ -27,12 +27,7 @@ def server(demo_warehouse, tmp_path_factory):
     """The demo observatory on a private copy: the edits made here must not reach the shared demo store."""
     require_browser_tools()
     target = tmp_path_factory.mktemp("acces-navigateur") / "vigie.duckdb"
-    shutil.copyfile(demo_warehouse, target)
-    source = demo_warehouse.with_name("vigie-acces.sqlite")
-    for suffix in ("", "-wal", "-shm"):
-        extra = source.with_name(source.name + suffix)
-        if extra.exists():
-            shutil.copyfile(extra, target.with_name("vigie-acces.sqlite" + suffix))
+    copy_with_store(demo_warehouse, target)
     mp = pytest.MonkeyPatch()
     mp.delenv("VIGIE_ACCES", raising=False)
     with LiveServer(target) as live:

@@ -5,7 +5,6 @@ the atlas reading "last of warehouse history ∪ edits", and the audit log."""
 from __future__ import annotations
 
 import io
-import re
 import shutil
 import time
 from datetime import date, timedelta
@@ -20,33 +19,9 @@ from vigie.modules.foncier.importing import current_with_edits, set_status
 from vigie.publish.api import create_app
 from vigie.warehouse import connect
 
+from tests.access_support import copy_with_store, csrf_in, log_in
+
 CALL, CAHC = "246200364", "246200299"
-
-
-def copy_with_store(demo_warehouse, target) -> str:
-    """A private copy of the demo warehouse AND of its access store (demo accounts)."""
-    shutil.copyfile(demo_warehouse, target)
-    source = demo_warehouse.with_name("vigie-acces.sqlite")
-    shutil.copyfile(source, target.with_name("vigie-acces.sqlite"))
-    for suffix in ("-wal", "-shm"):
-        extra = source.with_name(source.name + suffix)
-        if extra.exists():
-            shutil.copyfile(extra, target.with_name("vigie-acces.sqlite" + suffix))
-    return str(target)
-
-
-def csrf_in(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-def log_in(client: TestClient, login: str, password: str) -> str:
-    """Log in and return the session's CSRF token."""
-    client.cookies.clear()
-    page = client.get("/connexion")
-    answer = client.post("/connexion", data={"identifiant": login, "mot_de_passe": password, "csrf": csrf_in(page.text),
-                                             "suite": "/compte"}, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    return client.get("/api/compte").json()["csrf"]
 
 
 @pytest.fixture(scope="module")

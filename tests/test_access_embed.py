@@ -5,7 +5,6 @@ never shows more than its author still sees."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,28 +16,10 @@ from vigie.access.service import service_for
 from vigie.publish.api import create_app
 from vigie.warehouse import connect
 
+from tests.access_support import copy_with_store, log_in
+
 CALL, CAHC = "246200364", "246200299"
 INDICATOR = "population"
-
-
-def copy_with_store(demo_warehouse, target) -> str:
-    shutil.copyfile(demo_warehouse, target)
-    source = demo_warehouse.with_name("vigie-acces.sqlite")
-    shutil.copyfile(source, target.with_name("vigie-acces.sqlite"))
-    for suffix in ("-wal", "-shm"):
-        extra = source.with_name(source.name + suffix)
-        if extra.exists():
-            shutil.copyfile(extra, target.with_name("vigie-acces.sqlite" + suffix))
-    return str(target)
-
-
-def log_in(client: TestClient, login: str, password: str) -> str:
-    client.cookies.clear()
-    page = client.get("/connexion")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    assert client.post("/connexion", data={"identifiant": login, "mot_de_passe": password, "csrf": csrf},
-                       follow_redirects=False).status_code == 303
-    return client.get("/api/compte").json()["csrf"]
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from vigie.access.schema import AccessStore, store_location
 from vigie.access.service import FAILED_LOGIN
 from vigie.access.sessions import SESSION_COOKIE
 from vigie.publish.api import create_app
+
+from tests.access_support import csrf_in
 from vigie.warehouse import connect
 
 LOGIN, PASSWORD = "agent.call", "mot de passe de la CALL"
@@ -47,10 +49,6 @@ def client(shared_client):
 
 def store_of(app) -> AccessStore:
     return app.state.context.access_control.store
-
-
-def csrf_in(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def message_in(html: str) -> str | None:
