@@ -11,8 +11,10 @@ from datetime import date, timedelta
 
 import openpyxl
 import pytest
+from pypdf import PdfReader
 from fastapi.testclient import TestClient
 
+from vigie import formatting as fmt
 from vigie.access import accounts, audit, editing, tokens
 from vigie.access.schema import AccessStore, store_location
 from vigie.modules.foncier.importing import current_with_edits, set_status
@@ -86,6 +88,10 @@ def test_editor_changes_a_plot_and_the_zone_figures_follow(client, call_zone):
     assert totals[CALL]["plots_vacant"] == before_totals[CALL]["plots_vacant"] - 1
     layer = client.get("/api/atlas/terrains", params={"zone": call_zone}).json()["features"]
     assert next(f for f in layer if f["properties"]["plot_id"] == vacant["plot_id"])["properties"]["occupancy"] == "occupé"
+    fiche = PdfReader(io.BytesIO(client.get(f"/api/atlas/zones/{call_zone}/fiche.pdf").content))  # the zone fiche too
+    first_page = " ".join(fiche.pages[0].extract_text().split()).replace("\u202f", " ").replace("\xa0", " ")
+    expected = fmt.percent(100.0 * (n_vacant - 1) / n, 1).replace("\u202f", " ").replace("\xa0", " ")
+    assert f"Taux de vacance {expected}" in first_page
     exported = client.get("/api/atlas/export/terrains.xlsx", params={"epci": CALL})  # downloads count the edit too
     assert exported.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(exported.content)).worksheets[0]

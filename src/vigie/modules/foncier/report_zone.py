@@ -97,16 +97,20 @@ def _float(value) -> float | None:
 
 
 def collect(wh: "Warehouse", site_ids: list[str] | None = None, *, epci: str | None = None,
-            distance: float | None = None) -> list[ZoneFicheData]:
-    """The fiches data of these zones (every zone, or those of `epci`, when `site_ids` is None)."""
+            distance: float | None = None, edits: tuple[list[dict], list[dict]] | None = None) -> list[ZoneFicheData]:
+    """The fiches data of these zones (every zone, or those of `epci`, when `site_ids` is None); `edits` (plot edits,
+    zone edits made in the observatory, `vigie.access.editing`) count in the figures, as on the pages."""
     import shapely
 
     from vigie.modules.foncier.atlas import FRICHE_DISTANCE_M, filiere_labels, filiere_of, jobs_of, plot_statuses, zone_table
+    from vigie.modules.foncier.edits import apply_zone_edits, overlay_plot_edits
     from vigie.modules.foncier.schema import require_schema
 
     require_schema(wh)
     distance = FRICHE_DISTANCE_M if distance is None else float(distance)
     zones = zone_table(wh, friche_distance=distance)
+    if edits:
+        zones = apply_zone_edits(wh, zones, *edits)
     cog = wh.latest_cog("commune")
     parents = dict(wh.query("SELECT child_code, parent_code FROM membership WHERE cog = ? AND child_level = 'commune' "
                             "AND parent_level = 'epci'", (cog,)))
@@ -133,7 +137,7 @@ def collect(wh: "Warehouse", site_ids: list[str] | None = None, *, epci: str | N
     marks = ", ".join("?" * len(site_ids))
     geoms = {r[0]: shapely.from_wkb(bytes(r[1])) for r in wh.query(
         f"SELECT site_id, ST_AsBinary(geom) FROM foncier_site WHERE site_id IN ({marks})", site_ids)}
-    plots = plot_statuses(wh)
+    plots = overlay_plot_edits(wh, plot_statuses(wh), edits[0] if edits else [])
     plots = plots[plots["site_id"].isin(site_ids)]
     plot_geoms = {r[0]: shapely.from_wkb(bytes(r[1])) for r in wh.query(
         f"SELECT plot_id, ST_AsBinary(geom) FROM foncier_plot WHERE site_id IN ({marks})", site_ids)}
