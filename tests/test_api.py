@@ -385,11 +385,11 @@ def test_layers_as_geojson(client):
 
 # ------------------------------------------------------------------------------------------ read-only, concurrency
 def test_the_app_cannot_write(client, warehouse_file):
-    wh = client.app.state.access.warehouse
-    with pytest.raises(duckdb.Error, match="read-only"):
-        wh.execute("DELETE FROM value")
-    with pytest.raises(duckdb.Error, match="read-only"):
-        wh.init_schema()
+    with client.app.state.access.use() as wh:
+        with pytest.raises(duckdb.Error, match="read-only"):
+            wh.execute("DELETE FROM value")
+        with pytest.raises(duckdb.Error, match="read-only"):
+            wh.init_schema()
     r = client.post("/api/territories")
     assert r.status_code == 405
     assert r.json() == {"detail": "Méthode POST non autorisée sur « /api/territories » : cette API est en lecture seule."}
@@ -405,6 +405,15 @@ def test_concurrent_requests_share_one_connection_safely(client):
         results = list(pool.map(lambda u: (u, client.get(u)), urls * 6))
     for url, r in results:
         assert r.status_code == 200 and r.json() == expected[url], url
+
+
+def test_the_shared_connection_refuses_a_query_without_the_lock(client):
+    """A request path that forgot `ctx.access.use()` fails loudly instead of racing another request's result."""
+    access = client.app.state.access
+    with pytest.raises(RuntimeError, match="without holding the app's warehouse lock"):
+        access.warehouse.query("SELECT 1")
+    with access.use() as wh:
+        assert wh.query("SELECT 1") == [(1,)]
 
 
 def test_create_app_refuses_a_missing_or_uninitialised_warehouse(tmp_path):
@@ -433,5 +442,5 @@ def test_the_same_api_on_postgis_read_only(pg_url, tmp_path):
         assert shape(c.get("/api/territories/commune/62498/geometry").json()["geometry"]).equals(LENS_WEB)
         assert c.get("/api/layers/mairies").json()["features"][0]["geometry"] == {"type": "Point", "coordinates": [2.8319, 50.4322]}
         assert c.get("/api/sources").json()["sources"][1]["imported_at"].startswith(str(datetime.now(timezone.utc).replace(tzinfo=None).year))
-        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            app.state.access.warehouse.execute("DELETE FROM value")
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction), app.state.access.use() as wh:
+            wh.execute("DELETE FROM value")

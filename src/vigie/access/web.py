@@ -604,8 +604,9 @@ def embed_html(context, view) -> str:
 
     engine = context.engine
     definition = engine.indicator(view.indicator)
-    years = engine.years(view.indicator, view.level)
-    frame = engine.values(view.indicator, view.level, list(view.codes) or None, years[-1:] if years else None)
+    with context.access.use():  # one request at a time on the shared connection (see publish/context.py)
+        years = engine.years(view.indicator, view.level)
+        frame = engine.values(view.indicator, view.level, list(view.codes) or None, years[-1:] if years else None)
     frame = frame[frame["value"].notna()].sort_values(["value", "code"], ascending=[False, True]).head(40)
     names = context.names
     decimals = int(getattr(definition, "decimals", 0) or 0)

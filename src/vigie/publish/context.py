@@ -61,11 +61,32 @@ def open_read_only(url: str) -> Warehouse:
 
 
 class WarehouseAccess:
-    """One connection per app, used by one request at a time (see the module docstring)."""
+    """One connection per app, used by one request at a time (see the module docstring).
+
+    The warehouse's query methods are wrapped so that a call from a thread that does not hold the lock fails at
+    once: on a shared DuckDB connection such a call could otherwise read another request's result (or none).
+    """
+
+    GUARDED = ("execute", "query", "query_df")
 
     def __init__(self, warehouse: Warehouse):
         self.warehouse = warehouse
         self._lock = threading.RLock()
+        for name in self.GUARDED:
+            method = getattr(warehouse, name, None)
+            if method is not None:
+                setattr(warehouse, name, self._guard(name, method))
+
+    def _guard(self, name, method):
+        lock = self._lock
+
+        def guarded(*args, **kwargs):
+            if not lock._is_owned():
+                raise RuntimeError(f"Warehouse.{name} called without holding the app's warehouse lock (use ctx.access.use())")
+            return method(*args, **kwargs)
+
+        guarded.__wrapped__ = method
+        return guarded
 
     @contextmanager
     def use(self) -> Iterator[Warehouse]:
