@@ -9,7 +9,9 @@ communes' contours. The cube is then built with the real catalogue.
 The app runs in its own process (uvicorn, one worker) and has prepared its caches and the tiles of zooms 0 to 9
 (`prepared` on `/api`, as `vigie serve` after start-up; `VIGIE_TILES_PRERENDER_ZOOM=7` starts it sooner). Debian's Chromium (Playwright, the flags of DESIGN.md §5)
 opens `/carte?indicator=…&level=commune` and the time until the map says it is drawn (`data-ready`, set on the
-map's first `idle` once the values and classes are applied) is measured from navigation start:
+map's first `idle` once the values and classes are applied; at this national view, below zoom 7, what is drawn
+first is the server's overview images, `/api/map/image`, and the vector tiles follow for the tooltips) is measured
+from navigation start:
 - cold: the first visit after the server started (its answers not built yet) with an empty browser cache;
 - warm: later visits from fresh browser profiles (empty browser cache; the server has built its answers);
 - revisit: the same profile again (browser cache and ETags).
@@ -119,7 +121,8 @@ def visit(context, url: str) -> dict:
 
 
 def kind_of(name: str) -> str:
-    for key, label in (("/tiles/", "tuiles"), ("/api/map/", "valeurs et classes (carte)"), ("/api/cube", "valeurs (cube)"),
+    for key, label in (("/tiles/", "tuiles"), ("/api/map/image/", "images d'aperçu (serveur)"),
+                       ("/api/map/", "valeurs et classes (carte)"), ("/api/cube", "valeurs (cube)"),
                        ("/api/classes", "classes"), ("/api/geo/", "contours GeoJSON"), ("/api/catalogue", "catalogue"),
                        (".js", "script"), (".css", "styles")):
         if key in name:

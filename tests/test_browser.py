@@ -115,6 +115,69 @@ def test_map_draws_and_a_click_on_a_commune_opens_its_portrait(page, server):
     assert page.locator("h1").inner_text() == "Liévin"
 
 
+IDLE = "() => new Promise((resolve) => { window.vigieMap.once('idle', resolve); window.vigieMap.triggerRepaint(); })"
+
+
+def overview_answers(page) -> list:
+    """The overview images (`/api/map/image/…`) the page receives from now on."""
+    received = []
+    page.on("response", lambda r: received.append(r) if "/api/map/image/" in r.url else None)
+    return received
+
+
+def hover_tip(page, lon: float, lat: float) -> str:
+    x, y = page.evaluate("([lon, lat]) => { const p = window.vigieMap.project([lon, lat]); return [p.x, p.y]; }", [lon, lat])
+    bounds = page.locator("[data-map]").bounding_box()
+    page.mouse.move(bounds["x"] + x, bounds["y"] + y)
+    tip = page.locator(".map-tip")
+    tip.wait_for()
+    return tip.inner_text()
+
+
+def test_below_zoom_7_the_server_draws_the_map_and_tooltips_still_work(page, server):
+    open_page(page, server, "/carte?indicator=taux_chomage&level=commune", "[data-map][data-interactive=true]")
+    images = overview_answers(page)
+    page.evaluate("() => window.vigieMap.jumpTo({zoom: 6})")
+    page.evaluate(IDLE)
+    assert images and all(r.status == 200 and r.headers["content-type"] == "image/png" for r in images)
+    assert all("indicator=taux_chomage" in r.url and "/api/map/image/commune/6/" in r.url for r in images)
+    # The fill of the vector tiles is not drawn below zoom 7 (the image is), but it still answers the mouse.
+    opacity = page.evaluate("() => window.vigieMap.getPaintProperty('territoires-fond', 'fill-opacity')")
+    assert opacity == ["step", ["zoom"], 0, 7, 0.92]
+    drawn, colours = colour_census(page.locator("[data-map]").screenshot(), MAP_BACKGROUND)
+    assert drawn > 0.01 and colours >= 5, (drawn, colours)
+    contours = httpx.get(server.url + "/api/geo/commune", timeout=30).json()
+    lievin = next(f for f in contours["features"] if f["properties"]["code"] == LIEVIN)
+    inside = shape(lievin["geometry"]).representative_point()
+    page.evaluate("([lon, lat]) => window.vigieMap.jumpTo({center: [lon, lat]})", [inside.x, inside.y])
+    page.evaluate(IDLE)
+    assert "Liévin" in hover_tip(page, inside.x, inside.y)
+
+
+def test_a_first_view_below_zoom_7_shows_the_images_first_then_the_vector_tiles(browser, server):
+    # On a phone the Pas-de-Calais fits below zoom 7: the first paint is the server's images.
+    context = browser.new_context(viewport={"width": 320, "height": 640}, locale="fr-FR")
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    images = overview_answers(page)
+    tiles = []
+    page.on("request", lambda r: tiles.append(r.url) if r.url.endswith(".mvt") else None)
+    page.goto(server.url + "/carte?indicator=population&level=commune")
+    page.wait_for_selector("[data-map][data-ready=true]", state="attached")
+    assert page.evaluate("() => window.vigieMap.getZoom()") < 7
+    assert images and all(r.status == 200 for r in images)
+    assert all("indicator=population" in r.url and "r=" in r.url for r in images)  # circles, at the page's scale
+    drawn, _colours = colour_census(page.locator("[data-map]").screenshot(), MAP_BACKGROUND)
+    assert drawn > 0.1, f"la carte est presque vide ({drawn:.0%} de pixels dessinés)"
+    page.wait_for_selector("[data-map][data-interactive=true]", state="attached")
+    assert tiles, "les tuiles vectorielles (infobulles, clic) n'ont pas été chargées après les images"
+    assert page.locator("[role=listbox] [role=option]").count() > 0
+    context.close()
+    assert not errors, errors
+
+
 def test_map_state_is_in_the_url_and_stocks_are_drawn_as_circles(page, server):
     open_page(page, server, "/carte?indicator=population&level=epci", "[data-map][data-ready=true]")
     circles = page.evaluate("() => window.vigieMap.queryRenderedFeatures({layers: ['cercles']}).length")

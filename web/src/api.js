@@ -255,6 +255,16 @@ export async function tileJSON(level) {
 }
 
 /** Address template of a level's vector tiles (MVT, one layer named after the level, properties `code` and `name`). */
+/**
+ * Address of the overview images the server draws for the low zooms (`/api/map/image`, zooms 0 to 6), with the
+ * parameters of the map's answer (`mapValues`) and, for circles, `r` (radius in pixels of the largest, at zoom 8).
+ */
+export function overviewTemplate(level, params) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') query.set(key, value);
+  return `${window.location.origin}${config.base || ''}/api/map/image/${encodeURIComponent(level)}/{z}/{x}/{y}.png?${query}`;
+}
+
 export function tilesTemplate(level) {
   return `${window.location.origin}${config.base || ''}/tiles/${encodeURIComponent(level)}/{z}/{x}/{y}.mvt`;
 }

@@ -6,6 +6,8 @@ territories in a fixed order, and the level's extent), `/api/map/values` (one ar
 positions of non-`ok` statuses, the classes and histogram computed here, the highest values with their names)
 and, for proportional circles, `/api/map/points/{level}` (a label point inside each contour). Codes and points
 are computed once per level (`AppContext.map_layout`, at warm-up); every answer is serialised and gzipped once.
+Below zoom 7 the page shows `/api/map/image/{level}/{z}/{x}/{y}.png` instead of drawing the vector tiles: the same
+answer's colours, drawn here (`publish/overview.py`).
 
 Everything reads the materialised cube through the app's one `Engine`. A masked value is never sent: its
 `value` is null and its `status` says `secret`. Answers that cannot change while the app runs (portraits,
@@ -18,12 +20,12 @@ import warnings
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from vigie.engine.catalogue import IndicatorDef
 from vigie.errors import NotFoundError
 from vigie.publish import french_numbers as fmt
-from vigie.publish import params
+from vigie.publish import overview, params
 from vigie.publish.context import AppContext, Hidden, visible
 from vigie.publish.geojson import GeoLayers
 from vigie.publish.jenks import jenks_breaks
@@ -31,6 +33,7 @@ from vigie.publish.json_values import dumps, number
 from vigie.publish.params import ParameterError
 from vigie.publish.portrait import cube_rows, portrait, territory_json, value_text
 from vigie.publish.responses import LRU, Body, errors, respond
+from vigie.publish.tiles import check_tile, tile_bounds
 from vigie.publish.terminal import STATUS_TEXT, SYNTHETIC_MARK, level_label
 from vigie.warehouse import Territory
 
@@ -403,6 +406,13 @@ def router(ctx: AppContext) -> APIRouter:
         bins: str | None = Query(None, description="Bornes supérieures des classes pour « manual » (ex. 5,10,20)."),
         seen: Hidden = Depends(visible),
     ) -> Response:
+        key, answer = map_answer(indicator, level, year, method, k, bins, seen)
+        return cached(request, answers, key, answer, seen)
+
+    map_answers = LRU(32)  # the answers as dictionaries, for the overview images
+
+    def map_answer(indicator: str, level: str, year: int | None, method: str, k: int, bins: str | None, seen: Hidden):
+        """The cache key of a map's answer and a function giving it (as a dictionary, built once)."""
         ctx.engine  # 503 first when there is no cube
         definition = definition_of(ctx, indicator, seen)
         layout = map_layout(level, seen)
@@ -410,7 +420,7 @@ def router(ctx: AppContext) -> APIRouter:
         chosen = params.year(year, ctx.years(indicator, level), f"l'indicateur « {indicator} » au niveau « {level} »")
         circles = definition.kind == "stock"
         key = ("map", indicator, level, chosen) + (() if circles else (method, k, tuple(bounds) if bounds else None))
-        return cached(request, answers, key, lambda: map_values_json(definition, layout, chosen, method, k, bounds), seen)
+        return key, lambda: map_answers.get(key, lambda: map_values_json(definition, layout, chosen, method, k, bounds))
 
     def map_values_json(definition: IndicatorDef, layout, chosen: int, method: str, k: int,
                         bounds: list[float] | None) -> dict[str, Any]:
@@ -440,6 +450,8 @@ def router(ctx: AppContext) -> APIRouter:
         classes = None if circles else {
             key: value for key, value in classes_json(definition, level, chosen, method, k, bounds, frame).items()
             if key in ("method", "k", "breaks", "classes", "histogram", "count", "missing")}
+        if classes is not None:
+            classes["colors"] = overview.class_colors(len(classes["breaks"]))
         return {
             "indicator": {"id": definition.id, "label": definition.label, "unit": definition.unit, "kind": definition.kind,
                           "decimals": definition.decimals, "source": definition.source, "definition": definition.definition},
@@ -447,9 +459,66 @@ def router(ctx: AppContext) -> APIRouter:
             "years": ctx.years(definition.id, level), "version": layout.version, "count": n,
             "with_value": int(len(numbers)), "min": float(numbers.min()) if len(numbers) else None,
             "max": float(numbers.max()) if len(numbers) else None, "values": shown, "status": by_status,
-            "drawing": "cercles" if circles else "aplats", "classes": classes, "top": top,
+            "drawing": "cercles" if circles else "aplats", "classes": classes, "colors": overview.COLORS, "top": top,
             "synthetic": synthetic, "synthetic_mark": SYNTHETIC_MARK if synthetic else None,
         }
+
+    images = LRU(4096, max_bytes=256 * 2**20)
+
+    @api.get("/api/map/image/{level}/{z}/{x}/{y}.png", tags=["observatoire"],
+             summary="Aperçu de la carte aux petits zooms (image PNG)",
+             description="Tuile image (512 × 512 pixels, Web Mercator, fond transparent) des territoires colorés selon les "
+                         f"classes de `/api/map/values` (mêmes paramètres), pour les zooms 0 à {overview.OVERVIEW_MAX_ZOOM} "
+                         "où une carte de France compte des dizaines de milliers de territoires : la page l'affiche au "
+                         "lieu de dessiner les tuiles vectorielles. Pour un stock, les cercles proportionnels : `r` est "
+                         "le rayon en pixels, au zoom 8, du cercle de la plus forte valeur. Territoire sans valeur en gris.",
+             responses={200: {"content": {"image/png": {}}, "description": "L'image."}, **errors(400, 404, 422, 503)},
+             response_class=Response)
+    def map_image(
+        request: Request, level: str,
+        z: int = Path(..., description=f"Zoom (0 à {overview.OVERVIEW_MAX_ZOOM})."),
+        x: int = Path(..., description="Colonne de la tuile."), y: int = Path(..., description="Ligne de la tuile."),
+        indicator: str = Query(..., description="Identifiant de l'indicateur."),
+        year: int | None = Query(None, ge=1000, le=9999, description="Millésime (par défaut : le dernier disponible)."),
+        method: str = Query("quantiles", description="quantiles, jenks, equal (intervalles égaux) ou manual."),
+        k: int = Query(5, ge=1, le=12, description="Nombre de classes (1 à 12)."),
+        bins: str | None = Query(None, description="Bornes supérieures des classes pour « manual »."),
+        r: float = Query(28.0, gt=0, le=200, description="Cercles : rayon (pixels, zoom 8) de la plus forte valeur."),
+        seen: Hidden = Depends(visible),
+    ) -> Response:
+        if z > overview.OVERVIEW_MAX_ZOOM:
+            raise ParameterError(f"Aperçu dessiné jusqu'au zoom {overview.OVERVIEW_MAX_ZOOM} seulement (demandé : {z}) : "
+                                 "au-delà, utilisez les tuiles vectorielles /tiles/{niveau}/{z}/{x}/{y}.mvt.")
+        check_tile(z, x, y)
+        key, answer = map_answer(indicator, level, year, method, k, bins, seen)
+        circles = answer()["drawing"] == "cercles"
+        scale = round(r, 1) if circles else None
+        body = images.get(key + (z, x, y, scale), lambda: Body(overview_png(level, z, x, y, answer(), scale)))
+        return respond(request, body, "image/png", seen.cache_control, compress=False)
+
+    def overview_png(level: str, z: int, x: int, y: int, answer: dict[str, Any], scale: float | None) -> bytes:
+        layout = ctx.map_layout(level)
+        values = np.array([np.nan if v is None else v for v in answer["values"]], dtype=float)
+        box = tile_bounds(z, x, y)
+        pixel = (box[2] - box[0]) / overview.PIXELS
+        margin = 2 * pixel
+        codes, geoms = ctx.tiles.geometries(level, z, (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin))
+        where = np.array([layout.position.get(c, -1) for c in codes], dtype=np.int64)
+        known = where >= 0
+        classes = answer["classes"]
+        colors = overview.fills(values, None if scale is not None else (classes["breaks"] if classes else []))
+        fill = [colors[i] for i in where[known]]
+        circles = None
+        if scale is not None:
+            radii = overview.circle_radii(values, answer["max"] or 0.0, scale)
+            lon = np.array([np.nan if v is None else v for v in layout.lon], dtype=float)
+            lat = np.array([np.nan if v is None else v for v in layout.lat], dtype=float)
+            mx, my = overview.mercator(lon, lat)
+            reach = radii * pixel
+            near = ((radii > 0) & ~np.isnan(mx) & (mx + reach >= box[0]) & (mx - reach <= box[2])
+                    & (my + reach >= box[1]) & (my - reach <= box[3]))
+            circles = ((mx[near] - box[0]) / pixel, (box[3] - my[near]) / pixel, radii[near])
+        return overview.draw(overview.to_pixels(geoms[known], box), fill, circles)
 
     # ------------------------------------------------------------------ geometry
     @api.get("/api/geo/layers/{layer_id}", tags=["géographie"], summary="Une couche en GeoJSON pour la carte",

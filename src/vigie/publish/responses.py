@@ -53,12 +53,14 @@ class Body:
         return self._gzipped
 
 
-def respond(request: Request, body: Body, media_type: str, cache_control: str = "public, max-age=600") -> Response:
-    """The body (gzip-encoded when the client accepts it), or 304 when the client already has this version."""
+def respond(request: Request, body: Body, media_type: str, cache_control: str = "public, max-age=600",
+            compress: bool = True) -> Response:
+    """The body (gzip-encoded when the client accepts it and `compress`), or 304 when the client already has this
+    version."""
     headers = {"ETag": body.etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
     if body.etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    if len(body.content) >= 1024 and "gzip" in request.headers.get("accept-encoding", ""):
+    if compress and len(body.content) >= 1024 and "gzip" in request.headers.get("accept-encoding", ""):
         return Response(body.gzipped, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
     return Response(body.content, media_type=media_type, headers=headers)
 

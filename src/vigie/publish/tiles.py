@@ -192,6 +192,17 @@ class DuckDBTiles:
         ).fetchone()
         return bytes(blob) if count else None
 
+    def geometries(self, level: str, z: int, bounds: tuple[float, float, float, float]) -> tuple[list[str], np.ndarray]:
+        """Codes and Web Mercator contours (simplified for zoom `z`) of the territories touching `bounds`."""
+        self.prepare(level)
+        xmin, ymin, xmax, ymax = bounds
+        rows = self._cursor().execute(
+            "SELECT code, ST_AsWKB(geom) FROM tile_geom WHERE level = ? AND band = ? "
+            "AND xmax >= ? AND xmin <= ? AND ymax >= ? AND ymin <= ?",
+            [level, band(z), xmin, xmax, ymin, ymax],
+        ).fetchall()
+        return [r[0] for r in rows], shapely.from_wkb([bytes(r[1]) for r in rows])
+
     def close(self) -> None:
         self.con.close()
 
@@ -273,6 +284,19 @@ class PostgisTiles:
         blob, count = rows[0]
         return bytes(blob) if count else None
 
+    def geometries(self, level: str, z: int, bounds: tuple[float, float, float, float]) -> tuple[list[str], np.ndarray]:
+        cog = self.ctx.geometry_levels[level]
+        tol = 0.0 if z >= BANDS[-1] else simplify_tolerance(band(z))
+        with self.ctx.access.use() as wh:
+            rows = wh.query(
+                "WITH box AS (SELECT ST_MakeEnvelope(?, ?, ?, ?, 3857) AS b) "
+                "SELECT g.code, ST_AsBinary(ST_SimplifyPreserveTopology(ST_Transform(g.geom_web, 3857), ?)) "
+                "FROM territory_geometry g CROSS JOIN box "
+                "WHERE g.level = ? AND g.cog = ? AND g.geom_web && ST_Transform(box.b, 4326)",
+                (*bounds, tol, level, cog),
+            )
+        return [r[0] for r in rows], shapely.from_wkb([bytes(r[1]) for r in rows])
+
     def close(self) -> None:
         pass
 
@@ -321,6 +345,13 @@ class Tiles:
             body = Body(content) if content else None
             self.cache.put(key, body)
         return body
+
+    def geometries(self, level: str, z: int, bounds: tuple[float, float, float, float]) -> tuple[list[str], np.ndarray]:
+        """Codes and Web Mercator contours, simplified for zoom `z`, of the level's territories touching `bounds`
+        (for the overview images drawn by the server, `publish/overview.py`)."""
+        self.check_level(level)
+        self.prepare(level)
+        return self.builder.geometries(level, z, bounds)
 
     def prepare(self, level: str) -> TileStats:
         """Make the level ready to serve tiles (DuckDB: its per-zoom Web Mercator geometries), once."""

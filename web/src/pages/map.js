@@ -1,8 +1,11 @@
 // Map explorer: an indicator, a level, a year. Rates and ratios as a choropleth (classification method and number
 // of classes chosen by the user, with a histogram), stocks as proportional circles (the catalogue's `kind` decides).
 //
-// Speed for 35,000 communes: the contours come from the level's vector tiles (one set for every indicator and
-// year), requested as soon as the map exists, at the level's extent (sent in the page's config). The values come
+// Speed for 35,000 communes: below zoom 7 (a map of France) the server draws the map (PNG tiles of
+// /api/map/image, publish/overview.py): the browser decodes a few images instead of laying out and drawing 35,000
+// polygons, and loads the vector tiles only after that first paint, undrawn, for the tooltips and the click. From
+// zoom 7 the contours come from the level's vector tiles (one set for every indicator and year), requested as soon
+// as the map exists, at the level's extent (sent in the page's config). The values come
 // in one compact answer (/api/map/values: an array aligned to the level's code order of /api/map/codes, with the
 // classes computed by the server), fetched at the same time as the catalogue; each territory's colour is a
 // feature state, so painting the map never re-lays out its tiles. Circles stand on the label points of
@@ -11,12 +14,12 @@
 // Keyboard and screen readers: the list beside the map names the territories the map shows (with their value);
 // arrow keys move through it, the map outlines the territory and shows its tooltip, Enter opens its portrait.
 // Hover shows a tooltip; a click opens the territory's portrait. The whole state is in the URL.
-import { catalogue as loadCatalogue, mapCodes, mapPoints, mapValues, tilesTemplate } from '../api.js';
+import { catalogue as loadCatalogue, mapCodes, mapPoints, mapValues, overviewTemplate, tilesTemplate } from '../api.js';
 import { barChart, histogram } from '../charts.js';
 import { config, href, levelLabel, portraitHref, SYNTHETIC_MARK } from '../config.js';
 import { $, clear, h, s, status, uid, fill } from '../dom.js';
 import { collator, figureText, isNumber, number, quantity, STATUS_TEXT, themeLabel, withUnit } from '../format.js';
-import { anchor, createMap, maplibregl, NO_DATA_COLOR, PALETTES, vectorSource } from '../mapbase.js';
+import { anchor, createMap, maplibregl, NO_DATA_COLOR, vectorSource } from '../mapbase.js';
 import { embedHref, isEmbedded, readState, writeState } from '../state.js';
 
 const METHODS = [
@@ -27,8 +30,8 @@ const METHODS = [
 const MAX_RADIUS = 28; // largest circle (pixels, at zoom 8) when the territories are few
 const MIN_RADIUS = 3;
 const CIRCLES_SHARE = 0.2; // circles cover at most about this share of the map (their sum, overlaps counted)
-const CIRCLE_GROUND = '#f7f7f5';
 const LIST_LIMIT = 300; // territories listed beside the map at most (zoom in to list fewer)
+const OVERVIEW_ZOOM = 7; // below it, the server's images (drawn up to zoom 6); from it, the vector tiles
 
 export async function start() {
   performance.mark('vigie:start');
@@ -47,6 +50,7 @@ export async function start() {
   const request = () => ({ indicator: state.indicator, level: state.level, year: state.year || undefined, method: state.method, k: state.k });
 
   // Everything starts at once: the catalogue (for the controls), the map and its tiles, the code order and values.
+  prefetchFirstView(state);
   const catalogueP = loadCatalogue();
   const mapP = createMap(mapEl, { label: 'Carte des territoires colorés selon l\'indicateur choisi', bounds: config.mapBounds });
   const codesP = mapCodes(state.level);
@@ -100,13 +104,15 @@ export async function start() {
     const before = map.getLayer('cercles') ? 'cercles' : undefined;
     const layer = { source: 'territoires', 'source-layer': level };
     // Colours are feature states (set from the values): changing them repaints without re-laying out the tiles.
-    map.addLayer({ id: 'territoires-fond', type: 'fill', ...layer, paint: { 'fill-color': fillColor, 'fill-opacity': 0.92 } }, before);
+    // Below OVERVIEW_ZOOM the server's image shows the colours: the fill is there for the tooltips and the click
+    // only (opacity 0: MapLibre does not draw it, but finds its features).
+    map.addLayer({ id: 'territoires-fond', type: 'fill', ...layer, paint: { 'fill-color': fillColor, 'fill-opacity': ['step', ['zoom'], 0, OVERVIEW_ZOOM, 0.92] } }, before);
     // Borders from zoom 5.5: on a map of France they would be a grey veil of 35,000 hairlines (and cost a third of the paint).
     map.addLayer({ id: 'territoires-contour', type: 'line', ...layer, minzoom: 5.5, paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 0.3, 11, 1.2] } }, before);
     tiledLevel = level;
   }
   map.addLayer({
-    id: 'cercles', type: 'circle', source: 'cercles',
+    id: 'cercles', type: 'circle', source: 'cercles', minzoom: OVERVIEW_ZOOM,
     layout: { 'circle-sort-key': ['-', 0, ['get', 'r']] },
     paint: {
       'circle-radius': ['interpolate', ['exponential', 1.6], ['zoom'], 6, ['*', ['get', 'r'], 0.6], 8, ['get', 'r'], 11, ['*', ['get', 'r'], 2.5]],
@@ -118,7 +124,23 @@ export async function start() {
   });
   map.addLayer({ id: 'territoires-survol', type: 'line', source: 'survol', paint: { 'line-color': '#0b2545', 'line-width': 2.5 } });
   let fillColor = NO_DATA_COLOR; // a `match` expression: code -> colour of its class
-  prefetchTiles(map, state.level); // into the browser's cache while the values travel
+  let overviewLevel = null; // level of the 'apercu' raster source (the server's images)
+  function showOverview(level, asked, radius) {
+    const params = radius
+      ? { indicator: asked.indicator, year: asked.year, r: radius.toFixed(1) }
+      : { indicator: asked.indicator, year: asked.year, method: asked.method, k: asked.k };
+    const url = overviewTemplate(level, params);
+    if (overviewLevel === level) {
+      map.getSource('apercu').setTiles([url]);
+      return;
+    }
+    if (map.getLayer('apercu')) map.removeLayer('apercu');
+    if (map.getSource('apercu')) map.removeSource('apercu');
+    map.addSource('apercu', { type: 'raster', tiles: [url], tileSize: 512, minzoom: 0, maxzoom: OVERVIEW_ZOOM - 1 });
+    const before = ['territoires-fond', 'territoires-contour', 'cercles'].find((id) => map.getLayer(id));
+    map.addLayer({ id: 'apercu', type: 'raster', source: 'apercu', maxzoom: OVERVIEW_ZOOM, paint: { 'raster-fade-duration': 0 } }, before);
+    overviewLevel = level;
+  }
 
   const tooltip = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: 'map-tip', offset: 12, maxWidth: '280px' });
   let current = null; // what is drawn: {def, level, year, data, codes, index (code -> position)}
@@ -200,6 +222,7 @@ export async function start() {
   let sequence = 0;
   async function update(prefetched) {
     const mine = ++sequence;
+    const asked = request(); // before the year is filled in: the prefetched images have this address
     const def = cat.byId.get(state.indicator);
     if (!def) return;
     const levels = levelsOf(def);
@@ -215,10 +238,13 @@ export async function start() {
     let data;
     let layout;
     let points = null;
+    // A first view below OVERVIEW_ZOOM shows the server's images first; the vector tiles (and the circles' points
+    // and index) come after that first paint, so that they do not compete with it.
+    const overviewFirst = !current && map.getZoom() < OVERVIEW_ZOOM;
     try {
       [layout, data, points] = await Promise.all([
         mapCodes(state.level), prefetched ? prefetched.catch(() => mapValues(request())) : mapValues(request()),
-        circles ? mapPoints(state.level) : null,
+        circles && !overviewFirst ? mapPoints(state.level) : null,
       ]);
     } catch (error) {
       if (mine === sequence) status(statusEl, `Carte impossible : ${error.message}`, 'error');
@@ -236,11 +262,7 @@ export async function start() {
     writeState(state, { ...defaults, year: String(years[years.length - 1] ?? '') });
 
     const breaks = circles || !data.classes ? [] : data.classes.breaks;
-    let colors = [];
-    if (breaks.length) {
-      colors = PALETTES[Math.min(7, Math.max(2, breaks.length))] || PALETTES[5];
-      if (breaks.length < colors.length) colors = colors.slice(colors.length - breaks.length);
-    }
+    const colors = breaks.length ? data.classes.colors : []; // the server's, as in its images
     const classOf = (v) => { const i = breaks.findIndex((b) => v <= b + 1e-9); return i < 0 ? breaks.length - 1 : i; };
     const { codes } = layout;
     const fillOf = new Array(codes.length).fill(null);
@@ -250,14 +272,13 @@ export async function start() {
     for (let i = 0; i < codes.length; i += 1) {
       const v = data.values[i];
       if (!isNumber(v)) { missing += 1; continue; }
-      if (circles) fillOf[i] = CIRCLE_GROUND;
+      if (circles) fillOf[i] = data.colors.ground;
       else {
         const c = classOf(v);
         counts[c] += 1;
         fillOf[i] = colors[c];
       }
     }
-    const features = [];
     // The scale of the circles: the largest is MAX_RADIUS, unless all the circles would then cover more than
     // CIRCLES_SHARE of the map (35,000 communes of similar size): smaller then, down to MIN_RADIUS.
     let radius = MAX_RADIUS;
@@ -268,19 +289,28 @@ export async function start() {
       const fit = Math.sqrt(room / (Math.PI * Math.max(shares, 1e-9))) / zoomFactor(map.getZoom());
       radius = Math.max(MIN_RADIUS, Math.min(MAX_RADIUS, fit));
     }
-    if (circles && points) {
+    const circlesOn = (at) => {
+      const features = [];
+      if (!circles || !at) return features;
       for (let i = 0; i < codes.length; i += 1) {
         const v = data.values[i];
-        if (!isNumber(v) || v <= 0 || points.lon[i] === null) continue;
-        features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [points.lon[i], points.lat[i]] }, properties: { code: codes[i], r: radius * Math.sqrt(v / (maxValue || 1)) } });
+        if (!isNumber(v) || v <= 0 || at.lon[i] === null) continue;
+        features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [at.lon[i], at.lat[i]] }, properties: { code: codes[i], r: radius * Math.sqrt(v / (maxValue || 1)) } });
       }
-    }
+      return features;
+    };
     if (current && current.level !== state.level && Array.isArray(layout.bounds) && layout.bounds.length === 4) {
       const [w, south, e, n] = layout.bounds;
       map.fitBounds([[w, south], [e, n]], { padding: 20, duration: 0 });
     }
-    paint(codes, fillOf, state.level);
-    map.getSource('cercles').setData({ type: 'FeatureCollection', features });
+    const level = state.level;
+    const drawVectors = async () => {
+      paint(codes, fillOf, level, data.colors.no_data);
+      const at = circles && !points ? await mapPoints(level).catch(() => null) : points;
+      if (mine === sequence) map.getSource('cercles').setData({ type: 'FeatureCollection', features: circlesOn(at) });
+    };
+    showOverview(level, asked, circles ? radius : null);
+    if (!overviewFirst) drawVectors();
     current = { def, level: state.level, year: state.year, data, codes, index: new Map(codes.map((c, i) => [c, i])) };
     performance.mark('vigie:styled');
     renderLegend({ def, circles, breaks, colors, counts, missing, synthetic: data.synthetic, maxValue, radius, total: codes.length, vintage: data.vintage });
@@ -290,8 +320,13 @@ export async function start() {
       if (!mapEl.dataset.paintMs) mapEl.dataset.paintMs = String(Math.round(performance.now()));
       // After the first paint: the side charts and the list of territories.
       if (!isEmbedded()) renderSide({ def, data, breaks, colors, circles });
-      refreshList();
       mapEl.dataset.ready = 'true';
+      const interactive = () => { refreshList(); mapEl.dataset.interactive = 'true'; };
+      if (!overviewFirst) interactive();
+      else if (mine === sequence) {
+        drawVectors();
+        map.once('idle', interactive);
+      }
     });
     map.triggerRepaint();
   }
@@ -303,7 +338,7 @@ export async function start() {
    * on the main thread). The tile layers are added only once the first colours are known, so that the tiles are laid
    * out once (`prefetchTiles` has them in the browser's cache meanwhile).
    */
-  function paint(codes, fillOf, level) {
+  function paint(codes, fillOf, level, noData) {
     const groups = new Map();
     for (let i = 0; i < codes.length; i += 1) {
       const color = fillOf[i];
@@ -313,7 +348,7 @@ export async function start() {
     }
     const branches = [];
     for (const [color, list] of groups) branches.push(list, color);
-    fillColor = branches.length ? ['match', ['to-string', ['get', 'code']], ...branches, NO_DATA_COLOR] : NO_DATA_COLOR;
+    fillColor = branches.length ? ['match', ['to-string', ['get', 'code']], ...branches, noData] : noData;
     if (tiledLevel === level) map.setPaintProperty('territoires-fond', 'fill-color', fillColor);
     else useLevel(level);
   }
@@ -468,18 +503,42 @@ export async function start() {
   await update(first);
 }
 
-/** Ask for the tiles the map is about to show, so that they are in the browser's cache when its layers are added. */
-function prefetchTiles(map, level) {
-  const z = Math.max(0, Math.min(14, Math.floor(map.getZoom())));
+/**
+ * Before the map exists, ask for the vector tiles of its first view (the level's extent, sent in the page's
+ * config), so that they travel while the scripts start. Not for the server's images below OVERVIEW_ZOOM: measured,
+ * asking for them early makes the first paint no sooner (the browser is busy starting the map meanwhile).
+ */
+function prefetchFirstView(state) {
+  const bounds = config.mapBounds;
+  const container = $('[data-map]');
+  if (!Array.isArray(bounds) || bounds.length !== 4 || !container || !container.clientWidth) return;
+  const [width, height] = [container.clientWidth, container.clientHeight];
+  const zoom = fitZoom(bounds, width, height, 20);
+  // The view MapLibre will show: the extent's centre, width × height pixels at that zoom (in [0, 1] Mercator units).
+  const [west, south, east, north] = bounds;
+  const cx = (mercatorX(west) + mercatorX(east)) / 2;
+  const cy = (mercatorY(north) + mercatorY(south)) / 2;
+  const half = [width / 2 / (512 * 2 ** zoom), height / 2 / (512 * 2 ** zoom)];
+  const view = [cx - half[0], cy - half[1], cx + half[0], cy + half[1]];
+  if (zoom >= OVERVIEW_ZOOM) prefetchTiles(view, tilesTemplate(state.level), Math.floor(zoom));
+}
+
+const mercatorX = (lon) => (lon + 180) / 360;
+const mercatorY = (lat) => (1 - Math.asinh(Math.tan((lat * Math.PI) / 180)) / Math.PI) / 2;
+
+/** The zoom at which MapLibre's `fitBounds` (512-pixel tiles) shows `bounds` [west, south, east, north] in a width × height box. */
+function fitZoom([west, south, east, north], width, height, padding) {
+  const dx = (mercatorX(east) - mercatorX(west)) * 512;
+  const dy = (mercatorY(south) - mercatorY(north)) * 512;
+  return Math.log2(Math.min((width - 2 * padding) / Math.max(dx, 1e-9), (height - 2 * padding) / Math.max(dy, 1e-9)));
+}
+
+/** Ask for the tiles (`template`, zoom `zoom`) over `view` [xmin, ymin, xmax, ymax] (Mercator, 0 to 1, y down), into the browser's cache. */
+function prefetchTiles([xmin, ymin, xmax, ymax], template, zoom) {
+  const z = Math.max(0, Math.min(14, zoom));
   const n = 2 ** z;
-  const b = map.getBounds();
-  const column = (lon) => Math.max(0, Math.min(n - 1, Math.floor(((lon + 180) / 360) * n)));
-  const row = (lat) => {
-    const r = (lat * Math.PI) / 180;
-    return Math.max(0, Math.min(n - 1, Math.floor(((1 - Math.asinh(Math.tan(r)) / Math.PI) / 2) * n)));
-  };
-  const template = tilesTemplate(level);
-  const [x0, x1, y0, y1] = [column(b.getWest()), column(b.getEast()), row(b.getNorth()), row(b.getSouth())];
+  const cell = (v) => Math.max(0, Math.min(n - 1, Math.floor(v * n)));
+  const [x0, x1, y0, y1] = [cell(xmin), cell(xmax), cell(ymin), cell(ymax)];
   if ((x1 - x0 + 1) * (y1 - y0 + 1) > 24) return;
   for (let x = x0; x <= x1; x += 1) {
     for (let y = y0; y <= y1; y += 1) fetch(template.replace('{z}', z).replace('{x}', x).replace('{y}', y)).catch(() => {});
