@@ -340,6 +340,8 @@ def test_values_never_send_a_secret_number(client):
     filtered = client.get("/api/values", params={"indicator": "log_vac", "level": "commune", "codes": "62510, 62498", "year": 2021}).json()
     assert [(v["code"], v["value"], v["status"]) for v in filtered["values"]] == [("62498", 1520.0, "ok"), ("62510", None, "secret")]
     assert client.get("/api/values", params={"indicator": "log_vac", "cog": 2025}).json()["values"] == []
+    unknown = client.get("/api/values", params={"indicator": "log_vac", "level": "canton"})
+    assert unknown.status_code == 404 and unknown.json()["detail"].startswith("Niveau inconnu « canton »")
     jobs = client.get("/api/values", params={"indicator": "emplois"}).json()["values"]
     assert [(v["code"], v["value"], v["synthetic"]) for v in jobs] == [("62498", 15000.0, True), ("62510", 8000.0, True)]
 

@@ -384,8 +384,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         seen: Hidden = Depends(visible),
     ) -> dict[str, Any]:
         _visible_indicator(indicator, seen)
-        if level is not None and level in seen.levels:
-            level = "\x00"  # a level the viewer may not see: no rows, as for a level that has none
+        if level is not None:
+            context.check_level(level, seen.levels)  # unknown, or hidden from the viewer: the same French 404
         code_list = None if codes is None else [c.strip() for c in codes.split(",") if c.strip()]
         with access.use() as wh:
             definition = wh.indicator(indicator)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from starlette.requests import Request
 
@@ -143,6 +143,7 @@ class AppContext:
         self.closing = threading.Event()
         self.prepared = threading.Event()  # set when `warm` has finished
         self._layouts: dict[str, MapLayout] = {}
+        self.warm_hooks: list[Callable[[], None]] = []  # more to prepare at start-up, after the tiles (routers add them)
         self._layout_lock = threading.Lock()
 
     # ------------------------------------------------------------------ engine
@@ -268,7 +269,24 @@ class AppContext:
             if self.closing.is_set():
                 return
             self.tiles.prerender(level, stop=self.closing)
+        for hook in self.warm_hooks:
+            if self.closing.is_set():
+                return
+            hook()
         self.prepared.set()
+
+    @cached_property
+    def default_map_indicator(self) -> str | None:
+        """The map's indicator when the address names none: the first key rate of the catalogue mapped at commune
+        level (else the first indicator with values at a level that has contours)."""
+        if not self.has_engine:
+            return None
+        years = self.indicator_years
+        mapped = set(self.geometry_levels)
+        found = [d for d in self.engine.catalogue.values() if mapped & set(years.get(d.id, {}))]
+        best = next((d for d in found if d.key and d.kind != "stock" and "commune" in years.get(d.id, {})), None)
+        best = best or (found[0] if found else None)
+        return best.id if best else None
 
     def map_layout(self, level: str, hidden: frozenset[str] = frozenset()) -> MapLayout:
         """The order, label points and extent of the territories the map draws at `level` (built once); a level

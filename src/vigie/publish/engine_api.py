@@ -33,7 +33,7 @@ from vigie.publish.json_values import dumps, number
 from vigie.publish.params import ParameterError
 from vigie.publish.portrait import cube_rows, portrait, territory_json, value_text
 from vigie.publish.responses import LRU, Body, errors, respond
-from vigie.publish.tiles import check_tile, tile_bounds
+from vigie.publish.tiles import check_tile, tile_bounds, tiles_covering
 from vigie.publish.terminal import STATUS_TEXT, SYNTHETIC_MARK, level_label
 from vigie.warehouse import Territory
 
@@ -495,6 +495,25 @@ def router(ctx: AppContext) -> APIRouter:
         scale = round(r, 1) if circles else None
         body = images.get(key + (z, x, y, scale), lambda: Body(overview_png(level, z, x, y, answer(), scale)))
         return respond(request, body, "image/png", seen.cache_control, compress=False)
+
+    def prerender_overview() -> None:
+        """At start-up, the images of the map's first view (default indicator and classes, latest year, commune
+        level, zooms 0 to 6 over its extent): the first visitor of a national map does not wait for them."""
+        indicator = ctx.default_map_indicator
+        if not indicator or "commune" not in ctx.geometry_levels or ctx.tiles is None:
+            return
+        key, answer = map_answer(indicator, "commune", None, "quantiles", 5, None, Hidden())
+        if answer()["drawing"] == "cercles":
+            return  # the circles' images depend on the page's scale
+        west, south, east, north = ctx.map_layout("commune").bounds or (0.0, 0.0, 0.0, 0.0)
+        (xmin, xmax), (ymin, ymax) = overview.mercator(np.array([west, east]), np.array([south, north]))
+        for z in range(overview.OVERVIEW_MAX_ZOOM + 1):
+            for x, y in tiles_covering((xmin, ymin, xmax, ymax), z):
+                if ctx.closing.is_set():
+                    return
+                images.get(key + (z, x, y, None), lambda: Body(overview_png("commune", z, x, y, answer(), None)))
+
+    ctx.warm_hooks.append(prerender_overview)
 
     def overview_png(level: str, z: int, x: int, y: int, answer: dict[str, Any], scale: float | None) -> bytes:
         layout = ctx.map_layout(level)
