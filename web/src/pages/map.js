@@ -125,15 +125,18 @@ export async function start() {
   map.addLayer({ id: 'territoires-survol', type: 'line', source: 'survol', paint: { 'line-color': '#0b2545', 'line-width': 2.5 } });
   let fillColor = NO_DATA_COLOR; // a `match` expression: code -> colour of its class
   let overviewLevel = null; // level of the 'apercu' raster source (the server's images)
+  let overviewUrl = '';
   function showOverview(level, asked, radius) {
     const params = radius
       ? { indicator: asked.indicator, year: asked.year, r: radius.toFixed(1) }
       : { indicator: asked.indicator, year: asked.year, method: asked.method, k: asked.k };
     const url = overviewTemplate(level, params);
     if (overviewLevel === level) {
-      map.getSource('apercu').setTiles([url]);
+      if (url !== overviewUrl) map.getSource('apercu').setTiles([url]);
+      overviewUrl = url;
       return;
     }
+    overviewUrl = url;
     if (map.getLayer('apercu')) map.removeLayer('apercu');
     if (map.getSource('apercu')) map.removeSource('apercu');
     map.addSource('apercu', { type: 'raster', tiles: [url], tileSize: 512, minzoom: 0, maxzoom: OVERVIEW_ZOOM - 1 });
@@ -241,6 +244,8 @@ export async function start() {
     // A first view below OVERVIEW_ZOOM shows the server's images first; the vector tiles (and the circles' points
     // and index) come after that first paint, so that they do not compete with it.
     const overviewFirst = !current && map.getZoom() < OVERVIEW_ZOOM;
+    // The images of a rate depend only on what is asked (the server classifies): requested now, with the values.
+    if (!circles && (!current || current.level === state.level)) showOverview(state.level, asked, null);
     try {
       [layout, data, points] = await Promise.all([
         mapCodes(state.level), prefetched ? prefetched.catch(() => mapValues(request())) : mapValues(request()),
