@@ -96,6 +96,8 @@ def test_map_draws_and_a_click_on_a_commune_opens_its_portrait(page, server):
     assert "Taux de chômage" in legend and "Source" in legend
     assert page.locator("[data-legend] .legend-classes li").count() >= 5
     assert page.locator("#histogramme svg rect").count() > 3
+    # The indicator's name, cut in its narrow select, is whole in the select's tooltip.
+    assert page.locator("select[name=indicator]").get_attribute("title") == "Taux de chômage des 15-64 ans (recensement)"
     check(page, "carte")
 
     # Liévin's contour as the map received it: hover then click a point inside it.

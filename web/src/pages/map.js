@@ -203,7 +203,7 @@ export async function start() {
     const id = uid(name);
     const select = h('select', { id, name, disabled });
     fillSelect(select, options, state[name]);
-    select.addEventListener('change', () => { state[name] = select.value; if (name === 'indicator' || name === 'level') state.year = ''; update(); });
+    select.addEventListener('change', () => { titleOf(select); state[name] = select.value; if (name === 'indicator' || name === 'level') state.year = ''; update(); });
     fields[name] = select;
     return h('div', { class: 'field' }, h('label', { for: id }, label), select);
   }
@@ -576,4 +576,11 @@ function fillSelect(select, options, value) {
     } else add(select, option);
   }
   if (value !== undefined && value !== '') select.value = value;
+  titleOf(select);
+}
+
+/** A long indicator name is cut in its narrow select: the select's title (tooltip) gives it whole. */
+function titleOf(select) {
+  const chosen = select.selectedOptions && select.selectedOptions[0];
+  select.title = chosen ? chosen.textContent : '';
 }
