@@ -107,13 +107,10 @@ export function anchor(feature) {
   return best ? ringCentroid(best) : null;
 }
 
-/** Colour classes (ColorBrewer YlGnBu, colour-blind safe), by number of classes. */
-export const PALETTES = {
-  2: ['#a1dab4', '#225ea8'],
-  3: ['#edf8b1', '#7fcdbb', '#2c7fb8'],
-  4: ['#ffffcc', '#a1dab4', '#41b6c4', '#225ea8'],
-  5: ['#ffffcc', '#a1dab4', '#41b6c4', '#2c7fb8', '#253494'],
-  6: ['#ffffcc', '#c7e9b4', '#7fcdbb', '#41b6c4', '#2c7fb8', '#253494'],
-  7: ['#ffffcc', '#c7e9b4', '#7fcdbb', '#41b6c4', '#1d91c0', '#225ea8', '#0c2c84'],
-};
+/**
+ * Five colour classes (ColorBrewer YlGnBu, colour-blind safe), light to dark, for the pages that classify in the
+ * browser (the survey's catchment map). The map explorer takes its classes' colours from the server
+ * (`classes.colors` of /api/map/values, palettes in publish/overview.py), which draws its overview images with them.
+ */
+export const FIVE_CLASSES = ['#ffffcc', '#a1dab4', '#41b6c4', '#2c7fb8', '#253494'];
 export const NO_DATA_COLOR = '#d5d9de';

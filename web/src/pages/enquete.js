@@ -10,7 +10,7 @@ import { config, SYNTHETIC_MARK } from '../config.js';
 import { syntheticNotice } from '../cards.js';
 import { $, h, status, uid, fill } from '../dom.js';
 import { DASH, isNumber, number, percent } from '../format.js';
-import { createMap, maplibregl, NO_DATA_COLOR, PALETTES, vectorSource } from '../mapbase.js';
+import { createMap, FIVE_CLASSES, maplibregl, NO_DATA_COLOR, vectorSource } from '../mapbase.js';
 import { readState, writeState } from '../state.js';
 
 const THRESHOLDS = [0, 250, 500, 1000, 2000, 5000, 10000]; // weighted trips
@@ -21,7 +21,7 @@ const INSIDE_COLOR = '#1d4e89';
 const OUTSIDE_COLOR = '#b8612a';
 const ZERO_COLOR = '#f7f7f5';
 const SHARE_BREAKS = [0.1, 0.25, 0.5, 0.75, 1];
-const SHARE_COLORS = PALETTES[5];
+const SHARE_COLORS = FIVE_CLASSES;
 const ORIGINS = [['commune', 'Commune de résidence'], ['epci', 'EPCI de résidence']];
 
 const share = (v, d = 1) => (isNumber(v) ? percent(100 * v, d) : DASH);
