@@ -115,6 +115,25 @@ def test_editor_changes_a_plot_and_the_zone_figures_follow(client, call_zone):
     assert logged[0].object_id == vacant["plot_id"] and logged[0].detail["apres"] == "occupé"
 
 
+def test_the_cli_zone_fiche_counts_the_web_edits_and_lists_them_in_its_history(client, call_zone, warehouse, tmp_path):
+    from typer.testing import CliRunner
+
+    from vigie.cli import app
+
+    plots = client.get(f"/api/atlas/zones/{call_zone}").json()["plots"]
+    plot = plots[-1]["plot_id"]  # not the one `test_refusals` checks is never edited
+    assert plot != plots[0]["plot_id"]
+    csrf = log_in(client, "editeur.call", "demo-editeur-call")
+    answer = client.post(f"/api/atlas/terrains/{plot}/statut", json={"champ": "terr_stade_comm", "valeur": "sous option"},
+                         headers={"X-CSRF-Token": csrf})
+    assert answer.status_code in (200, 201), answer.text
+    done = CliRunner().invoke(app, ["--base", str(warehouse), "foncier", "fiche", call_zone, "-o", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    [pdf] = tmp_path.glob("*.pdf")
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages)
+    assert "editeur.call" in text and "sous option" in text  # the edit, in the fiche's history extract
+
+
 def test_refusals(client, call_zone):
     plot = client.get(f"/api/atlas/zones/{call_zone}").json()["plots"][0]["plot_id"]
     url = f"/api/atlas/terrains/{plot}/statut"

@@ -58,7 +58,10 @@ class Edit:
     note: str | None
 
     def as_change(self) -> dict[str, Any]:
-        return {"object_id": self.object_id, "field": self.field, "value": self.value, "at": self.at}
+        """The edit as the atlas counts it (`object_id`, `field`, `value`, `at`) and shows it in a history
+        (`previous`, `author`)."""
+        return {"object_id": self.object_id, "field": self.field, "value": self.value, "at": self.at,
+                "previous": self.previous, "author": self.author}
 
 
 _COLUMNS = "seq, object_kind, object_id, field, value, previous, author, organisation, at, note"

@@ -47,6 +47,25 @@ def _open(read_only: bool = False):
     return connect(url, create=not read_only, read_only=read_only)
 
 
+def _observatory_edits() -> tuple[list[dict], list[dict]] | None:
+    """The status edits made in the observatory (plots, zones), kept in the access store beside the warehouse: the
+    fiches count them as the pages do. None when there is no store yet (nothing was ever edited)."""
+    from vigie.access import editing
+    from vigie.access.schema import open_store, store_location
+    from vigie.cli import state
+    from vigie.settings import database_url
+
+    url = state.database or database_url()
+    location = store_location(url)
+    if not location.startswith(("postgresql://", "postgres://")) and not Path(location).is_file():
+        return None
+    store = open_store(location=location)
+    try:
+        return ([e.as_change() for e in editing.edits(store, "plot")], [e.as_change() for e in editing.edits(store, "site")])
+    finally:
+        store.close()
+
+
 def _fail(exc: VigieError) -> None:
     err.print(f"[bold red]Erreur :[/bold red] {exc.message}", highlight=False)
     raise typer.Exit(2 if isinstance(exc, ImportValidationError) else 1)
@@ -198,7 +217,7 @@ def fiche(
 
     try:
         with _warehouse(read_only=True) as wh:
-            data = report_zone.collect(wh, [zone.strip()], distance=distance)
+            data = report_zone.collect(wh, [zone.strip()], distance=distance, edits=_observatory_edits())
     except VigieError as exc:
         _fail(exc)
     _make_fiches(data, sortie, not sans_donnees)
@@ -218,7 +237,7 @@ def fiches(
         _fail(VigieError("Indiquez --toutes (toutes les zones) ou --epci SIREN."))
     try:
         with _warehouse(read_only=True) as wh:
-            data = report_zone.collect(wh, None, epci=epci)
+            data = report_zone.collect(wh, None, epci=epci, edits=_observatory_edits())
     except VigieError as exc:
         _fail(exc)
     _make_fiches(data, sortie, not sans_donnees)

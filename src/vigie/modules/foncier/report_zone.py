@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from reportlab.lib.colors import HexColor
 
 from vigie.errors import NotFoundError
@@ -96,6 +97,23 @@ def _float(value) -> float | None:
     return None if value != value else value
 
 
+def _edit_history(edits: tuple[list[dict], list[dict]], plots: pd.DataFrame, site_ids: list[str]) -> pd.DataFrame:
+    """The observatory's edits (plot edits, zone edits) of these zones as rows of the warehouse history."""
+    from datetime import datetime, timezone
+
+    site_of_plot = dict(zip(plots["plot_id"], plots["site_id"]))
+    rows = []
+    for kind, changes in (("plot", edits[0]), ("site", edits[1])):
+        for e in changes:
+            site = site_of_plot.get(e["object_id"]) if kind == "plot" else e["object_id"]
+            if site in site_ids:
+                rows.append({"object_kind": kind, "object_id": e["object_id"], "field": e["field"],
+                             "previous": e.get("previous"), "value": e["value"],
+                             "changed_on": pd.Timestamp(datetime.fromtimestamp(float(e["at"]), timezone.utc).date()),
+                             "author": e.get("author") or "observatoire", "site_id": site})
+    return pd.DataFrame(rows, columns=["object_kind", "object_id", "field", "previous", "value", "changed_on", "author", "site_id"])
+
+
 def collect(wh: "Warehouse", site_ids: list[str] | None = None, *, epci: str | None = None,
             distance: float | None = None, edits: tuple[list[dict], list[dict]] | None = None) -> list[ZoneFicheData]:
     """The fiches data of these zones (every zone, or those of `epci`, when `site_ids` is None); `edits` (plot edits,
@@ -152,6 +170,10 @@ def collect(wh: "Warehouse", site_ids: list[str] | None = None, *, epci: str | N
         "coalesce(p.site_id, h.object_id) AS site_id FROM foncier_status_change h LEFT JOIN foncier_plot p "
         "ON h.object_kind = 'plot' AND p.plot_id = h.object_id "
         f"WHERE coalesce(p.site_id, h.object_id) IN ({marks}) ORDER BY h.changed_on DESC, h.seq DESC", site_ids)
+    if edits:  # the observatory's edits belong to the history too (the zone's page shows both)
+        history["changed_on"] = pd.to_datetime(history["changed_on"])
+        history = pd.concat([history, _edit_history(edits, plots, site_ids)], ignore_index=True)
+        history = history.sort_values("changed_on", ascending=False, kind="stable")
     synthetic_rows = wh.query(
         "SELECT kind, title, producer, vintage, synthetic FROM source WHERE kind LIKE 'cnig-%' "
         "OR kind IN ('sirene-zones', 'plu-zones', 'friches') ORDER BY id")
