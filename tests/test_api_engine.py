@@ -657,6 +657,18 @@ def test_the_same_answers_from_postgis(pg_url, tmp_path, client):
                     "/api/search?q=lievin", "/api/catalogue/taux_chomage"):
             got, want = pg.get(url).json(), client.get(url).json()
             assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True) or _close(got, want), url
+        # The map's overview images, drawn from the PostGIS contours: the same colour at each commune's centre.
+        import io
+
+        from PIL import Image
+
+        for code, (_name, _epci, rectangle) in COMMUNES.items():
+            lon, lat = rectangle.centroid.x, rectangle.centroid.y
+            fx, fy = (lon + 180.0) / 360.0 * 64, (1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * 64
+            url = f"/api/map/image/commune/6/{int(fx)}/{int(fy)}.png?indicator=taux_chomage&k=2"
+            pixels = [Image.open(io.BytesIO(c.get(url).content)).convert("RGBA").getpixel((int(fx % 1 * 512), int(fy % 1 * 512)))
+                      for c in (pg, client)]
+            assert pixels[0] == pixels[1] and pixels[0][3] == 255, (code, pixels)
 
 
 def _close(a, b) -> bool:
