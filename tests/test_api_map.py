@@ -5,6 +5,7 @@ secrets never sent; bad parameters answered in French."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from shapely.geometry import Point
@@ -129,6 +130,29 @@ def test_the_map_page_carries_its_extent_and_default_indicator(client):
     catalogue = {d["id"]: d for d in client.get("/api/catalogue").json()["indicators"]}
     default = catalogue[config["mapDefault"]]
     assert default["key"] and default["kind"] != "stock" and "commune" in default["levels"]
+
+
+def test_the_bundle_is_served_gzipped_once_and_cached_for_a_year(client):
+    import gzip
+    import re
+
+    from vigie.publish.web import DIST_DIR
+
+    html = client.get("/carte", headers={"Accept": "text/html"}).text
+    scripts = re.findall(r'src="[^"]*/static/dist/(assets/[^"]+\.js)"', html)
+    assert scripts
+    assert client.app.state.context.prepared.wait(60)  # the warm-up compressed every script and style
+    files = next(route.app for route in client.app.routes if getattr(route, "name", "") == "bundle")
+    assets = {p.name for p in (DIST_DIR / "assets").iterdir() if p.suffix in (".js", ".css")}
+    assert {Path(k[0]).name for k in files._gzipped} >= assets
+    for name in scripts:
+        r = client.get(f"/static/dist/{name}", headers={"Accept-Encoding": "gzip"})
+        assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert r.content == (DIST_DIR / name).read_bytes()  # decoded by the client: the file itself
+    plain = client.get(f"/static/dist/{scripts[0]}", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == (DIST_DIR / scripts[0]).read_bytes()
+    assert gzip.decompress(files._gzip(DIST_DIR / scripts[0])) == plain.content
 
 
 @pytest.mark.parametrize("value, unit, decimals, text", [

@@ -127,14 +127,24 @@ class BundleFiles(StaticFiles):
         headers = {"Cache-Control": "public, max-age=31536000, immutable", "Vary": "Accept-Encoding"}
         source = Path(getattr(response, "path", ""))
         if source.suffix in self.COMPRESSED and _accepts_gzip(scope):
-            key = (str(source), source.stat().st_mtime)
-            body = self._gzipped.get(key)
-            if body is None:
-                body = self._gzipped[key] = gzip.compress(source.read_bytes(), compresslevel=9, mtime=0)
-            return Response(body, media_type=response.media_type,
+            return Response(self._gzip(source), media_type=response.media_type,
                             headers={**headers, "Content-Encoding": "gzip"})
         response.headers.update(headers)
         return response
+
+    def _gzip(self, source: Path) -> bytes:
+        key = (str(source), source.stat().st_mtime)
+        body = self._gzipped.get(key)
+        if body is None:
+            body = self._gzipped[key] = gzip.compress(source.read_bytes(), compresslevel=9, mtime=0)
+        return body
+
+    def precompress(self) -> None:
+        """Compress every script and style now (at start-up, `AppContext.warm_hooks`), not for the first visitor."""
+        folder = Path(self.directory or "") / "assets"
+        for source in sorted(folder.glob("*")) if folder.is_dir() else []:
+            if source.suffix in self.COMPRESSED:
+                self._gzip(source)
 
 
 def _accepts_gzip(scope: Scope) -> bool:
@@ -207,7 +217,11 @@ def mount_web(app: FastAPI, extra_navigation: list[tuple[str, str, str]] = ()) -
     access = app.state.access
     navigation = [*NAVIGATION, *extra_navigation]
     bundle = Bundle()
-    app.mount("/static/dist", BundleFiles(directory=str(DIST_DIR), check_dir=False), name="bundle")
+    files = BundleFiles(directory=str(DIST_DIR), check_dir=False)
+    app.mount("/static/dist", files, name="bundle")
+    context = getattr(app.state, "context", None)
+    if context is not None:
+        context.warm_hooks.insert(0, files.precompress)
     home_router = APIRouter(route_class=HtmlOnlyRoute, include_in_schema=False)
     router = APIRouter(include_in_schema=False)
 
