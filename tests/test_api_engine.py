@@ -662,11 +662,13 @@ def test_the_same_answers_from_postgis(pg_url, tmp_path, client):
 
         from PIL import Image
 
+        from vigie.publish.overview import PIXELS
+
         for code, (_name, _epci, rectangle) in COMMUNES.items():
             lon, lat = rectangle.centroid.x, rectangle.centroid.y
             fx, fy = (lon + 180.0) / 360.0 * 64, (1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * 64
             url = f"/api/map/image/commune/6/{int(fx)}/{int(fy)}.png?indicator=taux_chomage&k=2"
-            pixels = [Image.open(io.BytesIO(c.get(url).content)).convert("RGBA").getpixel((int(fx % 1 * 512), int(fy % 1 * 512)))
+            pixels = [Image.open(io.BytesIO(c.get(url).content)).convert("RGBA").getpixel((int(fx % 1 * PIXELS), int(fy % 1 * PIXELS)))
                       for c in (pg, client)]
             assert pixels[0] == pixels[1] and pixels[0][3] == 255, (code, pixels)
 

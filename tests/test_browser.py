@@ -142,7 +142,7 @@ def test_below_zoom_7_the_server_draws_the_map_and_tooltips_still_work(page, ser
     page.evaluate("() => window.vigieMap.jumpTo({zoom: 6})")
     page.evaluate(IDLE)
     assert images and all(r.status == 200 and r.headers["content-type"] == "image/png" for r in images)
-    assert all("indicator=taux_chomage" in r.url and "/api/map/image/commune/6/" in r.url for r in images)
+    assert all("indicator=taux_chomage" in r.url and "/api/map/image/commune/5/" in r.url for r in images)  # 1,024 px: zoom 6
     # The fill of the vector tiles is not drawn below zoom 7 (the image is), but it still answers the mouse.
     opacity = page.evaluate("() => window.vigieMap.getPaintProperty('territoires-fond', 'fill-opacity')")
     assert opacity == ["step", ["zoom"], 0, 7, 0.92]

@@ -11,19 +11,20 @@ import math
 import pytest
 from PIL import Image
 
+from vigie.publish.overview import PIXELS
 from tests.test_api_engine import COMMUNES
 
 pytestmark = pytest.mark.filterwarnings("ignore:Numba not installed")
 
-Z = 6  # the Artois rectangles (0.06° wide) span ~5 pixels of a 512-pixel tile at zoom 6
+Z = 6  # the Artois rectangles (0.06° wide) span ~11 pixels of a 1,024-pixel image of zoom 6
 
 
 def pixel_of(lon: float, lat: float, z: int) -> tuple[int, int, int, int]:
-    """Tile column and row, then pixel column and row inside that 512-pixel tile, of a WGS84 point."""
+    """Tile column and row, then pixel column and row inside that tile's image, of a WGS84 point."""
     n = 2**z
     fx = (lon + 180.0) / 360.0 * n
     fy = (1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n
-    return int(fx), int(fy), int((fx % 1) * 512), int((fy % 1) * 512)
+    return int(fx), int(fy), int((fx % 1) * PIXELS), int((fy % 1) * PIXELS)
 
 
 def rgb(color: str) -> tuple[int, int, int]:
@@ -36,7 +37,7 @@ def image_at(client, lon: float, lat: float, **params) -> tuple[Image.Image, tup
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/png" and r.headers["etag"] and "content-encoding" not in r.headers
     image = Image.open(io.BytesIO(r.content)).convert("RGBA")
-    assert image.size == (512, 512)
+    assert image.size == (PIXELS, PIXELS)
     return image, (px, py)
 
 
@@ -83,6 +84,13 @@ def test_a_secret_value_is_grey_and_a_stock_is_a_circle(client):
     assert big.getpixel(aside)[:3] == pytest.approx(blended, abs=3)
     assert small.getpixel(aside) == ground + (255,)
     assert big.getpixel(far) == circle + (184,) and small.getpixel(far)[3] == 0
+
+
+def test_an_image_with_no_territory_is_one_transparent_pixel(client):
+    r = client.get("/api/map/image/commune/6/0/0.png", params={"indicator": "taux_chomage"})
+    image = Image.open(io.BytesIO(r.content))
+    assert r.status_code == 200 and image.size == (1, 1) and image.convert("RGBA").getpixel((0, 0))[3] == 0
+    assert len(r.content) < 100
 
 
 def test_images_are_built_once_and_revalidated(client):

@@ -467,7 +467,8 @@ def router(ctx: AppContext) -> APIRouter:
 
     @api.get("/api/map/image/{level}/{z}/{x}/{y}.png", tags=["observatoire"],
              summary="Aperçu de la carte aux petits zooms (image PNG)",
-             description="Tuile image (512 × 512 pixels, Web Mercator, fond transparent) des territoires colorés selon les "
+             description="Tuile image (1 024 × 1 024 pixels, Web Mercator, fond transparent ; l'image du zoom z se montre "
+                         "au zoom z + 1 de la carte, `tileSize` 1024) des territoires colorés selon les "
                          f"classes de `/api/map/values` (mêmes paramètres), pour les zooms 0 à {overview.OVERVIEW_MAX_ZOOM} "
                          "où une carte de France compte des dizaines de milliers de territoires : la page l'affiche au "
                          "lieu de dessiner les tuiles vectorielles. Pour un stock, les cercles proportionnels : `r` est "
@@ -498,7 +499,8 @@ def router(ctx: AppContext) -> APIRouter:
 
     def prerender_overview() -> None:
         """At start-up, the images of the map's first view (default indicator and classes, latest year, commune
-        level, zooms 0 to 6 over its extent): the first visitor of a national map does not wait for them."""
+        level, images of zooms 0 to 5, seen at map zooms up to 6.5, over its extent): the first visitor of a national
+        map does not wait for them."""
         indicator = ctx.default_map_indicator
         if not indicator or "commune" not in ctx.geometry_levels or ctx.tiles is None:
             return
@@ -507,7 +509,7 @@ def router(ctx: AppContext) -> APIRouter:
             return  # the circles' images depend on the page's scale
         west, south, east, north = ctx.map_layout("commune").bounds or (0.0, 0.0, 0.0, 0.0)
         (xmin, xmax), (ymin, ymax) = overview.mercator(np.array([west, east]), np.array([south, north]))
-        for z in range(overview.OVERVIEW_MAX_ZOOM + 1):
+        for z in range(overview.OVERVIEW_MAX_ZOOM):
             for x, y in tiles_covering((xmin, ymin, xmax, ymax), z):
                 if ctx.closing.is_set():
                     return
@@ -521,7 +523,7 @@ def router(ctx: AppContext) -> APIRouter:
         box = tile_bounds(z, x, y)
         pixel = (box[2] - box[0]) / overview.PIXELS
         margin = 2 * pixel
-        codes, geoms = ctx.tiles.geometries(level, z, (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin))
+        codes, geoms = ctx.tiles.geometries(level, z + overview.SHIFT, (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin))
         where = np.array([layout.position.get(c, -1) for c in codes], dtype=np.int64)
         known = where >= 0
         classes = answer["classes"]

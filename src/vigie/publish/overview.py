@@ -4,9 +4,11 @@ Why. On a map of France (zoom 5 to 6) a commune spans a few pixels and the view 
 the browser from the vector tiles, that costs a computer without a GPU two to four seconds: triangulating 35,000
 polygons in MapLibre's worker and drawing them with software WebGL once per arriving tile (proportional circles
 add a GeoJSON index of 35,000 points). Drawn here with Pillow from the same simplified contours as the vector
-tiles (`Tiles.geometries`), a z5 tile of France costs ~100 ms once and is then served from memory: the browser only
-decodes a few images. Below `OVERVIEW_MAX_ZOOM + 1` the page shows these images and loads the vector tiles after
-them, undrawn, for the tooltips and the click; from zoom 7 on it draws the vector tiles itself.
+tiles (`Tiles.geometries`), an image of France at zoom 4 (1,024 pixels, shown at map zoom 5) costs 0.2 to 0.8 s once
+and is then served from memory: the browser only decodes one to four images (1,024-pixel images rather than 512:
+measured, fewer images mean fewer WebGL frames before the map is drawn). Below map zoom 7 the page shows these
+images and loads the vector tiles after them, undrawn, for the tooltips and the click; from zoom 7 on it draws the
+vector tiles itself.
 
 The colours are those of the map's answer (`/api/map/values`: classes of the server, palettes below), so the image,
 the legend and the vector tiles agree; a territory without a value (missing, secret, not aggregable) is grey.
@@ -23,8 +25,9 @@ import numpy as np
 import shapely
 from PIL import Image, ImageDraw
 
-OVERVIEW_MAX_ZOOM = 6  # the last zoom drawn here; the page draws the vector tiles from zoom 7
-PIXELS = 512  # a tile's side, as MapLibre shows it (tileSize 512)
+OVERVIEW_MAX_ZOOM = 6  # the last image zoom drawn here (seen up to map zoom 7, where the page draws the vector tiles)
+PIXELS = 1024  # a tile's side: MapLibre shows it with tileSize 1024, so the image of zoom z is seen at map zoom z + 1
+SHIFT = 1  # log2(PIXELS / 512): the map zoom an image is drawn for is its own zoom + SHIFT
 CIRCLE_FACTOR = 0.6  # the page's 'circle-radius' factor at zoom 6 and below (see web/src/pages/map.js)
 
 # Colour classes (ColorBrewer YlGnBu, colour-blind safe), by number of classes; also sent to the page.
@@ -72,7 +75,10 @@ def _rgb(color: str) -> tuple[int, int, int]:
 
 def draw(geoms: np.ndarray, colors: list[str], circles: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> bytes:
     """A PNG tile: `geoms` (shapely polygons in tile pixels, y down) filled with `colors`, transparent elsewhere;
-    then `circles` (x, y, radius in pixels), largest first."""
+    then `circles` (x, y, radius in pixels), largest first. Nothing to draw: a 1-pixel transparent image (the map
+    stretches it), not 18 kB of transparent pixels."""
+    if not len(geoms) and (circles is None or not len(circles[0])):
+        return EMPTY_PNG
     image = Image.new("RGBA", (PIXELS, PIXELS), (0, 0, 0, 0))
     pen = ImageDraw.Draw(image)
     if len(geoms):
@@ -102,6 +108,15 @@ def draw(geoms: np.ndarray, colors: list[str], circles: tuple[np.ndarray, np.nda
     out = io.BytesIO()
     image.save(out, "PNG", compress_level=1)
     return out.getvalue()
+
+
+def _empty_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (1, 1), (0, 0, 0, 0)).save(out, "PNG")
+    return out.getvalue()
+
+
+EMPTY_PNG = _empty_png()
 
 
 def to_pixels(geoms: np.ndarray, bounds: tuple[float, float, float, float]) -> np.ndarray:

@@ -139,7 +139,7 @@ export async function start() {
     overviewUrl = url;
     if (map.getLayer('apercu')) map.removeLayer('apercu');
     if (map.getSource('apercu')) map.removeSource('apercu');
-    map.addSource('apercu', { type: 'raster', tiles: [url], tileSize: 512, minzoom: 0, maxzoom: OVERVIEW_ZOOM - 1 });
+    map.addSource('apercu', { type: 'raster', tiles: [url], tileSize: 1024, minzoom: 0, maxzoom: OVERVIEW_ZOOM - 1 });
     const before = ['territoires-fond', 'territoires-contour', 'cercles'].find((id) => map.getLayer(id));
     map.addLayer({ id: 'apercu', type: 'raster', source: 'apercu', maxzoom: OVERVIEW_ZOOM, paint: { 'raster-fade-duration': 0 } }, before);
     overviewLevel = level;
