@@ -494,7 +494,7 @@ def router(ctx: AppContext) -> APIRouter:
         key, answer = map_answer(indicator, level, year, method, k, bins, seen)
         circles = answer()["drawing"] == "cercles"
         scale = round(r, 1) if circles else None
-        body = images.get(key + (z, x, y, scale), lambda: Body(overview_png(level, z, x, y, answer(), scale)))
+        body = images.get(key + (z, x, y, scale), lambda: Body(overview_png(level, z, x, y, key, answer(), scale)))
         return respond(request, body, "image/png", seen.cache_control, compress=False)
 
     def prerender_overview() -> None:
@@ -513,31 +513,46 @@ def router(ctx: AppContext) -> APIRouter:
             for x, y in tiles_covering((xmin, ymin, xmax, ymax), z):
                 if ctx.closing.is_set():
                     return
-                images.get(key + (z, x, y, None), lambda: Body(overview_png("commune", z, x, y, answer(), None)))
+                images.get(key + (z, x, y, None), lambda: Body(overview_png("commune", z, x, y, key, answer(), None)))
 
     ctx.warm_hooks.append(prerender_overview)
 
-    def overview_png(level: str, z: int, x: int, y: int, answer: dict[str, Any], scale: float | None) -> bytes:
-        layout = ctx.map_layout(level)
-        values = np.array([np.nan if v is None else v for v in answer["values"]], dtype=float)
-        box = tile_bounds(z, x, y)
-        pixel = (box[2] - box[0]) / overview.PIXELS
-        margin = 2 * pixel
-        codes, geoms = ctx.tiles.geometries(level, z + overview.SHIFT, (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin))
-        where = np.array([layout.position.get(c, -1) for c in codes], dtype=np.int64)
-        known = where >= 0
-        classes = answer["classes"]
-        colors = overview.fills(values, None if scale is not None else (classes["breaks"] if classes else []))
-        fill = [colors[i] for i in where[known]]
-        circles = None
-        if scale is not None:
+    paints = LRU(16)  # what every image of one map draws, by answer (and circles' scale)
+
+    def paint_of(level: str, key: tuple, answer: dict[str, Any], scale: float | None):
+        """Each territory's fill (in the level's code order) and, for circles, their Web Mercator centres and radii
+        in pixels: computed once per map, not once per image."""
+        def build():
+            values = np.array([np.nan if v is None else v for v in answer["values"]], dtype=float)
+            classes = answer["classes"]
+            colors = overview.fills(values, None if scale is not None else (classes["breaks"] if classes else []))
+            if scale is None:
+                return colors, None
+            layout = ctx.map_layout(level)
             radii = overview.circle_radii(values, answer["max"] or 0.0, scale)
             lon = np.array([np.nan if v is None else v for v in layout.lon], dtype=float)
             lat = np.array([np.nan if v is None else v for v in layout.lat], dtype=float)
             mx, my = overview.mercator(lon, lat)
+            drawn = (radii > 0) & ~np.isnan(mx)
+            return colors, (mx[drawn], my[drawn], radii[drawn])
+
+        return paints.get(key + (scale,), build)
+
+    def overview_png(level: str, z: int, x: int, y: int, key: tuple, answer: dict[str, Any], scale: float | None) -> bytes:
+        position = ctx.map_layout(level).position
+        colors, centres = paint_of(level, key, answer, scale)
+        box = tile_bounds(z, x, y)
+        pixel = (box[2] - box[0]) / overview.PIXELS
+        margin = 2 * pixel
+        codes, geoms = ctx.tiles.geometries(level, z + overview.SHIFT, (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin))
+        where = np.array([position.get(c, -1) for c in codes], dtype=np.int64)
+        known = where >= 0
+        fill = [colors[i] for i in where[known]]
+        circles = None
+        if centres is not None:
+            mx, my, radii = centres
             reach = radii * pixel
-            near = ((radii > 0) & ~np.isnan(mx) & (mx + reach >= box[0]) & (mx - reach <= box[2])
-                    & (my + reach >= box[1]) & (my - reach <= box[3]))
+            near = (mx + reach >= box[0]) & (mx - reach <= box[2]) & (my + reach >= box[1]) & (my - reach <= box[3])
             circles = ((mx[near] - box[0]) / pixel, (box[3] - my[near]) / pixel, radii[near])
         return overview.draw(overview.to_pixels(geoms[known], box), fill, circles)
 

@@ -76,6 +76,11 @@ def simplify_tolerance(z: int) -> float:
     return SIMPLIFY_UNITS * tolerance(z)
 
 
+def band_tolerance(z: int) -> float:
+    """The simplification tolerance of zoom `z`'s band (none from the last band on, as the DuckDB builder does)."""
+    return 0.0 if z >= BANDS[-1] else simplify_tolerance(band(z))
+
+
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """Web Mercator bounds (xmin, ymin, xmax, ymax) of tile z/x/y (XYZ scheme, y down from the north)."""
     size = 2 * WORLD / 2**z
@@ -267,8 +272,7 @@ class PostgisTiles:
         return TileStats(level, 0.0, 0, 0)
 
     def tile(self, level: str, z: int, x: int, y: int) -> bytes | None:
-        cog = self.ctx.geometry_levels[level]
-        tol = 0.0 if z >= BANDS[-1] else simplify_tolerance(band(z))
+        cog, tol = self.ctx.geometry_levels[level], band_tolerance(z)
         with self.ctx.access.use() as wh:
             rows = wh.query(
                 "WITH env AS (SELECT ST_TileEnvelope(?, ?, ?) AS box), "
@@ -285,8 +289,7 @@ class PostgisTiles:
         return bytes(blob) if count else None
 
     def geometries(self, level: str, z: int, bounds: tuple[float, float, float, float]) -> tuple[list[str], np.ndarray]:
-        cog = self.ctx.geometry_levels[level]
-        tol = 0.0 if z >= BANDS[-1] else simplify_tolerance(band(z))
+        cog, tol = self.ctx.geometry_levels[level], band_tolerance(z)
         with self.ctx.access.use() as wh:
             rows = wh.query(
                 "WITH box AS (SELECT ST_MakeEnvelope(?, ?, ?, ?, 3857) AS b) "

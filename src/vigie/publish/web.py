@@ -148,7 +148,12 @@ class BundleFiles(StaticFiles):
 
 
 def _accepts_gzip(scope: Scope) -> bool:
-    return any(name == b"accept-encoding" and b"gzip" in value for name, value in scope.get("headers", []))
+    return b"gzip" in _header(scope, b"accept-encoding")
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    """The value of a request header (empty when absent), read from the ASGI scope."""
+    return next((value for key, value in scope.get("headers", []) if key == name), b"")
 
 
 # ---------------------------------------------------------------------------------------------- routes
@@ -163,10 +168,7 @@ class HtmlOnlyRoute(APIRoute):
 
 
 def _accepts_html(scope: Scope) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"accept":
-            return b"text/html" in value
-    return False
+    return b"text/html" in _header(scope, b"accept")
 
 
 @lru_cache(maxsize=1)

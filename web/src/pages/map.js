@@ -7,8 +7,8 @@
 // zoom 7 the contours come from the level's vector tiles (one set for every indicator and year), requested as soon
 // as the map exists, at the level's extent (sent in the page's config). The values come
 // in one compact answer (/api/map/values: an array aligned to the level's code order of /api/map/codes, with the
-// classes computed by the server), fetched at the same time as the catalogue; each territory's colour is a
-// feature state, so painting the map never re-lays out its tiles. Circles stand on the label points of
+// classes computed by the server), fetched at the same time as the catalogue; the territories' colours are one
+// `match` expression (code -> colour, see `paint`). Circles stand on the label points of
 // /api/map/points (inside each contour), never on polygons.
 //
 // Keyboard and screen readers: the list beside the map names the territories the map shows (with their value);
@@ -103,7 +103,6 @@ export async function start() {
     map.addSource('territoires', vectorSource(tilesTemplate(level)));
     const before = map.getLayer('cercles') ? 'cercles' : undefined;
     const layer = { source: 'territoires', 'source-layer': level };
-    // Colours are feature states (set from the values): changing them repaints without re-laying out the tiles.
     // Below OVERVIEW_ZOOM the server's image shows the colours: the fill is there for the tooltips and the click
     // only (opacity 0: MapLibre does not draw it, but finds its features).
     map.addLayer({ id: 'territoires-fond', type: 'fill', ...layer, paint: { 'fill-color': fillColor, 'fill-opacity': ['step', ['zoom'], 0, OVERVIEW_ZOOM, 0.92] } }, before);
@@ -225,7 +224,7 @@ export async function start() {
   let sequence = 0;
   async function update(prefetched) {
     const mine = ++sequence;
-    const asked = request(); // before the year is filled in: the prefetched images have this address
+    const asked = request(); // before the year is filled in: the images asked before the values have this address
     const def = cat.byId.get(state.indicator);
     if (!def) return;
     const levels = levelsOf(def);
