@@ -117,6 +117,16 @@ def test_map_draws_and_a_click_on_a_commune_opens_its_portrait(page, server):
     assert page.locator("h1").inner_text() == "Liévin"
 
 
+def test_long_names_fit_left_of_their_bars(page, server):
+    # The default map (density): « Montigny-en-Gohelle », in bold, once overflowed the chart and lost its first letter.
+    open_page(page, server, "/carte", "[data-map][data-ready=true]")
+    labels = page.evaluate("""() => [...document.querySelectorAll('#plus-fortes-valeurs svg text.label')]
+        .map((t) => ({x: t.getBBox().x, text: t.textContent, whole: t.querySelector('title')?.textContent}))""")
+    assert labels and all(label["x"] >= 0 for label in labels), labels
+    cut = [label for label in labels if label["text"].endswith("…")]
+    assert all(label["whole"].startswith(label["text"][:-1]) for label in cut), cut
+
+
 IDLE = "() => new Promise((resolve) => { window.vigieMap.once('idle', resolve); window.vigieMap.triggerRepaint(); })"
 
 

@@ -61,9 +61,13 @@ export function barChart({ id, title, items, unit, decimals = 0, note, synthetic
   }
   items.forEach((d, i) => {
     const y = top + i * (barHeight + gap);
-    const room = Math.floor(labelWidth / (d.highlight ? 7.8 : 7));
+    // Characters that fit left of the bars (the text ends 8 px before them; bold glyphs are wider): a longer name
+    // is cut with « … » (its whole name is in the table under the chart and in the label's tooltip).
+    const room = Math.floor((labelWidth - 8) / (d.highlight ? 8.6 : 7.4));
     const label = d.label.length > room ? `${d.label.slice(0, room - 1)}…` : d.label;
-    svg.append(s('text', { x: labelWidth - 8, y: y + barHeight * 0.7, 'text-anchor': 'end', class: d.highlight ? 'label strong' : 'label' }, label));
+    const text = s('text', { x: labelWidth - 8, y: y + barHeight * 0.7, 'text-anchor': 'end', class: d.highlight ? 'label strong' : 'label' }, label);
+    if (label !== d.label) text.append(s('title', {}, d.label));
+    svg.append(text);
     if (isNumber(d.value)) {
       const x0 = x(Math.min(0, d.value));
       const w = Math.max(1, Math.abs(x(d.value) - x(0)));
